@@ -1,0 +1,1 @@
+"""clgrad.optim: arrives with its issue (see the issue tracker)."""

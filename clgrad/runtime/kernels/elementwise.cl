@@ -1,0 +1,148 @@
+## Elementwise kernel: out[i] = EXPR(a0, a1, ...) for every element i of the output.
+##
+## Parameters
+##   name        kernel name (op, dtypes and layout variant)
+##   out_type    C storage type of the output (bool is stored as uchar)
+##   out_bool    store (EXPR) != 0 instead of a cast (bool outputs)
+##   ct          C type the expression computes in ("opmath": half computes in float)
+##   operands    list of (kind, storage_type, value_type); kind is
+##                 "buf"    a tensor read at the current element
+##                 "one"    a one-element tensor, read once (broadcast)
+##                 "scalar" a by-value kernel argument
+##   expr        C expression over a0, a1, ... (values of value_type) and i (linear index)
+##   ndim        0: every buffer operand is dense in the output's order (index i directly);
+##               otherwise the number of (collapsed) dims, with per-operand strides
+##   idx         index type: "int" when every offset fits in 31 bits, else "long"
+##   helpers     names of helper functions EXPR uses (defined below for type ct)
+##   fp64, fp16  enable the double / half extensions
+% if fp64:
+#pragma OPENCL EXTENSION cl_khr_fp64 : enable
+% endif
+% if fp16:
+#pragma OPENCL EXTENSION cl_khr_fp16 : enable
+% endif
+
+% if "floordiv_int" in helpers:
+inline ${ct} floordiv_int(${ct} a, ${ct} b)
+{
+    if (b == 0) return 0;                   /* no trap: PyTorch raises for scalar zero */
+    if (b == (${ct})-1) return (${ct})(-a);  /* INT_MIN / -1 traps on x86 */
+    ${ct} q = a / b;
+    if ((a % b != 0) && ((a < 0) != (b < 0))) q -= 1;
+    return q;
+}
+% endif
+% if "remainder_int" in helpers:
+inline ${ct} remainder_int(${ct} a, ${ct} b)
+{
+    if (b == 0 || b == (${ct})-1) return 0;
+    ${ct} r = a % b;
+    if (r != 0 && ((r < 0) != (b < 0))) r += b;
+    return r;
+}
+% endif
+% if "floordiv_float" in helpers:
+inline ${ct} floordiv_float(${ct} a, ${ct} b)
+{
+    if (b == 0) return a / b;
+    ${ct} mod = fmod(a, b);
+    ${ct} div = (a - mod) / b;
+    if (mod != 0 && ((b < 0) != (mod < 0))) div -= 1;
+    if (div == 0) return copysign((${ct})0, a / b);
+    ${ct} fl = floor(div);
+    if (div - fl > (${ct})0.5) fl += 1;
+    return fl;
+}
+% endif
+% if "remainder_float" in helpers:
+inline ${ct} remainder_float(${ct} a, ${ct} b)
+{
+    ${ct} mod = fmod(a, b);
+    if (mod != 0 && ((b < 0) != (mod < 0))) mod += b;
+    return mod;
+}
+% endif
+% if "pow_int" in helpers:
+inline ${ct} pow_int(${ct} a, ${ct} b)
+{
+    if (b < 0) {                             /* integer result of a ** negative */
+        if (a == 1) return 1;
+        if (a == (${ct})-1) return (b & 1) ? (${ct})-1 : (${ct})1;
+        return 0;
+    }
+    ${ct} result = 1;
+    long e = b;
+    while (e) {
+        if (e & 1) result *= a;
+        e >>= 1;
+        a *= a;
+    }
+    return result;
+}
+% endif
+
+__kernel void ${name}(
+    __global ${out_type} *out, ${idx} out_off,
+% for k, (kind, st, vt) in enumerate(operands):
+%   if kind == "scalar":
+    ${vt} s${k},
+%   else:
+    __global const ${st} *in${k}, ${idx} off${k},
+%   endif
+% endfor
+% for d in range(ndim):
+    ${idx} size${d}, ${idx} ost${d},
+%   for k, (kind, st, vt) in enumerate(operands):
+%     if kind == "buf":
+    ${idx} st${k}_${d},
+%     endif
+%   endfor
+% endfor
+    ${idx} n)
+{
+    ${idx} i = (${idx})get_global_id(0);
+    if (i >= n) return;
+% if ndim == 0:
+    ${idx} o = out_off + i;
+%   for k, (kind, st, vt) in enumerate(operands):
+%     if kind == "buf":
+    ${idx} p${k} = off${k} + i;
+%     endif
+%   endfor
+% else:
+    ${idx} rem = i, c;
+    ${idx} o = out_off;
+%   for k, (kind, st, vt) in enumerate(operands):
+%     if kind == "buf":
+    ${idx} p${k} = off${k};
+%     endif
+%   endfor
+%   for d in reversed(range(ndim)):
+%     if d > 0:
+    c = rem % size${d}; rem = rem / size${d};
+%     else:
+    c = rem;
+%     endif
+    o += c * ost${d};
+%     for k, (kind, st, vt) in enumerate(operands):
+%       if kind == "buf":
+    p${k} += c * st${k}_${d};
+%       endif
+%     endfor
+%   endfor
+% endif
+% for k, (kind, st, vt) in enumerate(operands):
+%   if kind == "scalar":
+    const ${vt} a${k} = s${k};
+%   elif kind == "one":
+    const ${vt} a${k} = (${vt})in${k}[off${k}];
+%   else:
+    const ${vt} a${k} = (${vt})in${k}[p${k}];
+%   endif
+% endfor
+% if out_bool:
+    out[o] = (${out_type})((${expr}) != 0);
+% else:
+    out[o] = (${out_type})(${expr});
+% endif
+}

@@ -1,0 +1,82 @@
+"""Kernel pipeline: render a Mako template -> build for a device -> cache -> launch.
+
+The hot path is ``device.kernels.get(key)`` and a launch. On a miss, `compile_kernel` renders
+the template (``strict_undefined``: a missing parameter is an error, not an empty string),
+builds it and stores the kernel under the caller's key. Built binaries are also cached on
+disk by pyopencl (keyed by source, options, device and driver version), so a new process
+skips the compiler for kernels it has seen before.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+import pyopencl as cl
+from mako.lookup import TemplateLookup
+
+from . import config
+from .errors import KernelBuildError
+
+KERNEL_DIR = Path(__file__).parent / "kernels"
+_lookup = TemplateLookup(directories=[str(KERNEL_DIR)], strict_undefined=True)
+
+
+def render(template: str, **params) -> str:
+    """The OpenCL C source of `template` (a file in runtime/kernels) for `params`."""
+    return _lookup.get_template(template).render(**params)
+
+
+def build(device, source: str, name: str) -> cl.Program:
+    """Build `source` for `device`; a failure raises KernelBuildError with the build log."""
+    options = list(device.build_options)
+    if config.debug():
+        print(f"clgrad: building {name} for {device} {options}", file=sys.stderr)
+    try:
+        return cl.Program(device.context, source).build(options=options)
+    except cl.Error as exc:
+        raise _build_error(device, source, name, options, str(exc)) from None
+
+
+def _build_error(device, source: str, name: str, options: list, log: str) -> KernelBuildError:
+    digest = hashlib.sha1(source.encode()).hexdigest()[:12]
+    path = config.cache_dir() / "failed" / f"{name}-{digest}.cl"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(source)
+        saved = f"generated source saved to {path}"
+    except OSError:
+        saved = "generated source could not be saved"
+    lines = source.splitlines()
+    shown = []
+    for number in sorted({int(m) for m in re.findall(r"\.cl:(\d+):\d+", log)}):
+        if 0 < number <= len(lines):
+            shown.append(f"  line {number}: {lines[number - 1].strip()}")
+    where = "\n".join(shown) or "  (no line number in the log)"
+    return KernelBuildError(
+        f"Building kernel {name} for {device} ({device.name}) failed with options {options}; "
+        f"{saved}.\nOffending generated line(s):\n{where}\nBuild log:\n{log.strip()}")
+
+
+def compile_kernel(device, key, template: str, name: str, scalar_dtypes: list, **params):
+    """Render, build and cache kernel `name` of `template` under `key` in `device.kernels`.
+
+    `scalar_dtypes` is pyopencl's per-argument list (None for a buffer, a NumPy dtype for a
+    scalar); setting it up front lets a launch pack plain Python numbers quickly.
+    """
+    source = render(template, name=name, **params)
+    kernel = getattr(build(device, source, name), name)
+    kernel.set_scalar_arg_dtypes(scalar_dtypes)
+    device.kernels[key] = kernel
+    return kernel
+
+
+def launch(device, kernel, n: int, *args) -> None:
+    """Run `kernel` over `n` work-items (rounded up to the device's work-group size)."""
+    wg = device.work_group
+    kernel(device.queue, ((n + wg - 1) // wg * wg,), (wg,), *args)
+
+
+INDEX_DTYPE = np.dtype(np.int64)

@@ -1,0 +1,22 @@
+"""Tensor layer: Storage + Tensor metadata and the raw (non-differentiable) ops."""
+from . import creation, indexing, ops, random
+from .dtype import dtype, get_default_dtype, promote_types, set_default_dtype
+from .shape import Size
+from .tensor import Tensor
+
+
+def _namespace() -> dict:
+    """Every public function of this layer, by name (what `clgrad` re-exports)."""
+    namespace: dict = {}
+    ops.install(namespace)
+    ops.install_extra(namespace)
+    creation.install(namespace)
+    random.install(namespace)
+    indexing.install()
+    return namespace
+
+
+functions = _namespace()
+
+__all__ = ["Tensor", "Size", "dtype", "functions", "get_default_dtype", "promote_types",
+           "set_default_dtype"]

@@ -1,0 +1,286 @@
+"""Every elementwise op, defined once; functions, methods, in-place and operators derive from it.
+
+An op is a row of C expressions (float / int / bool inputs) and how its dtype is derived
+(see elementwise.Op). `install()` builds `clgrad.<name>(..., out=None)`, `Tensor.<name>`,
+`Tensor.<name>_` and the Python operators from these rows.
+"""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from . import dtype as dt
+from .elementwise import Op, run
+from .tensor import Tensor
+
+_NO_BOOL_SUB = ("Subtraction, the `-` operator, with a bool tensor is not supported. If you "
+                "are trying to invert a mask, use the `~` or `logical_not()` operator instead.")
+_NO_BOOL_NEG = ("Negation, the `-` operator, on a bool tensor is not supported. If you are "
+                "trying to invert a mask, use the `~` or `logical_not()` operator instead.")
+_MAX = "(isnan(a0) || isnan(a1)) ? a0 + a1 : (a0 > a1 ? a0 : a1)"
+_MIN = "(isnan(a0) || isnan(a1)) ? a0 + a1 : (a0 < a1 ? a0 : a1)"
+_CLAMP = "(a0 < a1 ? a1 : a0) > a2 ? a2 : (a0 < a1 ? a1 : a0)"
+_SIGN = "(0 < a0) - (a0 < 0)"
+
+# name, arity, result, float expr, int expr, bool expr, helpers, bool error
+_TABLE = [
+    Op("add", 2, "same", "a0 + a1", "a0 + a1", "a0 | a1"),
+    Op("sub", 2, "same", "a0 - a1", "a0 - a1", bool_error=_NO_BOOL_SUB),
+    Op("mul", 2, "same", "a0 * a1", "a0 * a1", "a0 & a1"),
+    Op("div", 2, "float", "a0 / a1"),
+    Op("div_trunc", 2, "same", "trunc(a0 / a1)", "a1 == 0 ? 0 : (a1 == -1 ? -a0 : a0 / a1)"),
+    Op("floor_divide", 2, "same", "floordiv_float(a0, a1)", "floordiv_int(a0, a1)",
+       helpers=("floordiv_float", "floordiv_int")),
+    Op("remainder", 2, "same", "remainder_float(a0, a1)", "remainder_int(a0, a1)",
+       helpers=("remainder_float", "remainder_int")),
+    Op("fmod", 2, "same", "fmod(a0, a1)", "(a1 == 0 || a1 == -1) ? 0 : a0 % a1"),
+    Op("pow", 2, "same", "pow(a0, a1)", "pow_int(a0, a1)", helpers=("pow_int",)),
+    Op("atan2", 2, "float", "atan2(a0, a1)"),
+    Op("maximum", 2, "same", _MAX, "a0 > a1 ? a0 : a1", "a0 | a1"),
+    Op("minimum", 2, "same", _MIN, "a0 < a1 ? a0 : a1", "a0 & a1"),
+    Op("clamp", 3, "same", _CLAMP, _CLAMP, _CLAMP),
+    Op("clamp_min", 2, "same", "a0 < a1 ? a1 : a0", "a0 < a1 ? a1 : a0", "a0 | a1"),
+    Op("clamp_max", 2, "same", "a0 > a1 ? a1 : a0", "a0 > a1 ? a1 : a0", "a0 & a1"),
+    Op("where", 3, "same", "a0 != 0 ? a1 : a2", "a0 != 0 ? a1 : a2", "a0 != 0 ? a1 : a2"),
+    Op("eq", 2, "bool", "a0 == a1", "a0 == a1", "a0 == a1"),
+    Op("ne", 2, "bool", "a0 != a1", "a0 != a1", "a0 != a1"),
+    Op("lt", 2, "bool", "a0 < a1", "a0 < a1", "a0 < a1"),
+    Op("le", 2, "bool", "a0 <= a1", "a0 <= a1", "a0 <= a1"),
+    Op("gt", 2, "bool", "a0 > a1", "a0 > a1", "a0 > a1"),
+    Op("ge", 2, "bool", "a0 >= a1", "a0 >= a1", "a0 >= a1"),
+    Op("logical_and", 2, "bool", "a0 && a1", "a0 && a1", "a0 && a1"),
+    Op("logical_or", 2, "bool", "a0 || a1", "a0 || a1", "a0 || a1"),
+    Op("logical_xor", 2, "bool", "(a0 != 0) != (a1 != 0)", "(a0 != 0) != (a1 != 0)",
+       "(a0 != 0) != (a1 != 0)"),
+    Op("bitwise_and", 2, "same", None, "a0 & a1", "a0 & a1"),
+    Op("bitwise_or", 2, "same", None, "a0 | a1", "a0 | a1"),
+    Op("bitwise_xor", 2, "same", None, "a0 ^ a1", "a0 ^ a1"),
+    Op("copy", 1, "same", "a0", "a0", "a0"),
+    Op("neg", 1, "same", "-a0", "-a0", bool_error=_NO_BOOL_NEG),
+    Op("abs", 1, "same", "fabs(a0)", "a0 < 0 ? -a0 : a0", "a0"),
+    Op("sign", 1, "same", _SIGN, _SIGN, "a0"),
+    Op("relu", 1, "same", "a0 < 0 ? 0 : a0", "a0 < 0 ? 0 : a0"),
+    Op("floor", 1, "same", "floor(a0)", "a0", "a0"),
+    Op("ceil", 1, "same", "ceil(a0)", "a0", "a0"),
+    Op("round", 1, "same", "rint(a0)", "a0", "a0"),
+    Op("trunc", 1, "same", "trunc(a0)", "a0", "a0"),
+    Op("square", 1, "same", "a0 * a0", "a0 * a0", "a0"),
+    Op("logical_not", 1, "bool", "!a0", "!a0", "!a0"),
+    Op("bitwise_not", 1, "same", None, "~a0", "!a0"),
+    Op("reciprocal", 1, "float", "1 / a0"),
+    Op("sigmoid", 1, "float", "1 / (1 + exp(-a0))"),
+] + [Op(name, 1, "float", f"{name}(a0)") for name in (
+    "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt", "rsqrt", "sin", "cos",
+    "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "erf")]
+
+OPS = {op.name: op for op in _TABLE}
+copy = OPS["copy"]
+NUMBER = (Tensor, numbers.Number, np.number, np.bool_)
+_INT_ZERO_CHECK = ("floor_divide", "remainder", "fmod", "div_trunc")
+
+ALIASES = {"subtract": "sub", "multiply": "mul", "divide": "div", "true_divide": "div",
+           "negative": "neg", "absolute": "abs", "greater": "gt", "greater_equal": "ge",
+           "less": "lt", "less_equal": "le", "not_equal": "ne", "clip": "clamp",
+           "arctan2": "atan2"}
+_OPERATORS = {  # op: (operator, reflected operator, in-place operator)
+    "add": ("__add__", "__radd__", "__iadd__"), "sub": ("__sub__", "__rsub__", "__isub__"),
+    "mul": ("__mul__", "__rmul__", "__imul__"), "div": ("__truediv__", "__rtruediv__",
+                                                        "__itruediv__"),
+    "floor_divide": ("__floordiv__", "__rfloordiv__", "__ifloordiv__"),
+    "remainder": ("__mod__", "__rmod__", "__imod__"), "pow": ("__pow__", "__rpow__", "__ipow__"),
+    "bitwise_and": ("__and__", "__rand__", "__iand__"),
+    "bitwise_or": ("__or__", "__ror__", "__ior__"),
+    "bitwise_xor": ("__xor__", "__rxor__", "__ixor__"),
+    "eq": ("__eq__", None, None), "ne": ("__ne__", None, None), "lt": ("__lt__", None, None),
+    "le": ("__le__", None, None), "gt": ("__gt__", None, None), "ge": ("__ge__", None, None),
+}
+
+
+def _check_args(op: Op, args) -> None:
+    """Value checks PyTorch makes before launching (scalar zero divisors, negative powers)."""
+    if op.name in _INT_ZERO_CHECK or op.name == "pow":
+        a, b = args
+        if isinstance(a, Tensor) and not isinstance(b, Tensor) and \
+                a.dtype.category != dt.FLOAT and not isinstance(b, float):
+            if op.name == "pow" and b < 0:
+                raise RuntimeError("Integers to negative integer powers are not allowed.")
+            if op.name != "pow" and b == 0:
+                raise RuntimeError("ZeroDivisionError")
+    if not any(isinstance(x, Tensor) for x in args):
+        raise TypeError(f"{op.name}(): expected at least one Tensor argument, got "
+                        f"{', '.join(type(x).__name__ for x in args)}")
+
+
+def _apply(op: Op, args, out=None):
+    if op.name in _INT_ZERO_CHECK or op.name == "pow" or not isinstance(args[0], Tensor):
+        _check_args(op, args)
+    return run(op, args, out)
+
+
+def _function(op: Op):
+    def function(*args, out=None):
+        if len(args) != op.arity:
+            raise TypeError(f"{op.name}() takes {op.arity} positional argument(s) but "
+                            f"{len(args)} were given")
+        return _apply(op, args, out)
+    function.__name__ = function.__qualname__ = op.name
+    function.__doc__ = f"Elementwise {op.name} with broadcasting and type promotion " \
+                      f"(like torch.{op.name}); `out=` writes into an existing tensor."
+    return function
+
+
+def _method(op: Op):
+    def method(self, *args):
+        return _apply(op, (self,) + args)
+    method.__name__ = op.name
+    return method
+
+
+def _inplace(op: Op):
+    def method(self, *args):
+        return _apply(op, (self,) + args, out=self)
+    method.__name__ = op.name + "_"
+    return method
+
+
+def _operator(op: Op, reflected: bool = False):
+    if reflected:
+        def method(self, other):
+            if not isinstance(other, NUMBER):
+                return NotImplemented
+            return _apply(op, (other, self))
+    else:
+        def method(self, other):
+            if not isinstance(other, NUMBER):
+                return NotImplemented
+            return _apply(op, (self, other))
+    return method
+
+
+def install(namespace: dict) -> None:
+    """Define the functions in `namespace` and the methods/operators on Tensor."""
+    for op in _TABLE:
+        if op.name in ("copy", "div_trunc", "clamp_min", "clamp_max", "clamp", "where"):
+            continue
+        namespace[op.name] = _function(op)
+        setattr(Tensor, op.name, _method(op))
+        setattr(Tensor, op.name + "_", _inplace(op))
+    for name, (forward, reflected, inplace) in _OPERATORS.items():
+        op = OPS[name]
+        setattr(Tensor, forward, _operator(op))
+        if reflected:
+            setattr(Tensor, reflected, _operator(op, reflected=True))
+            setattr(Tensor, inplace, _inplace(op))
+    for alias, name in ALIASES.items():
+        if name in namespace:
+            namespace[alias] = namespace[name]
+            setattr(Tensor, alias, getattr(Tensor, name))
+            setattr(Tensor, alias + "_", getattr(Tensor, name + "_"))
+    Tensor.__neg__ = _method(OPS["neg"])
+    Tensor.__abs__ = _method(OPS["abs"])
+    Tensor.__invert__ = _method(OPS["bitwise_not"])
+    Tensor.__pos__ = lambda self: self
+
+
+# -- ops with extra arguments, written in terms of the rows above ---------------------------
+def add(input, other, *, alpha=1, out=None):
+    """input + alpha * other."""
+    return _apply(OPS["add"], (input, other if alpha == 1 else other * alpha), out)
+
+
+def sub(input, other, *, alpha=1, out=None):
+    """input - alpha * other."""
+    return _apply(OPS["sub"], (input, other if alpha == 1 else other * alpha), out)
+
+
+def div(input, other, *, rounding_mode=None, out=None):
+    """True division, or rounded with rounding_mode='trunc' / 'floor'."""
+    names = {None: "div", "trunc": "div_trunc", "floor": "floor_divide"}
+    if rounding_mode not in names:
+        raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' "
+                         f"but found '{rounding_mode}'")
+    return _apply(OPS[names[rounding_mode]], (input, other), out)
+
+
+def clamp(input, min=None, max=None, *, out=None):
+    """Clamp into [min, max]; either bound may be None, a number or a tensor."""
+    if min is None and max is None:
+        raise RuntimeError("clamp: At least one of 'min' or 'max' must not be None")
+    if max is None:
+        return _apply(OPS["clamp_min"], (input, min), out)
+    if min is None:
+        return _apply(OPS["clamp_max"], (input, max), out)
+    return _apply(OPS["clamp"], (input, min, max), out)
+
+
+def where(condition, input=None, other=None, *, out=None):
+    """Elements of `input` where `condition` is True, else of `other`."""
+    if input is None and other is None:
+        raise NotImplementedError("where(condition) (the nonzero form) is not implemented yet; "
+                                  "use where(condition, input, other)")
+    if not isinstance(condition, Tensor) or condition.dtype is not dt.bool_:
+        got = condition.dtype.name if isinstance(condition, Tensor) else type(condition).__name__
+        raise RuntimeError(f"where expected condition to be a boolean tensor, but got {got}")
+    return run(OPS["where"], (condition, input, other), out)
+
+
+def round(input, *, decimals=0, out=None):
+    """Round half to even; with `decimals`, at that many decimal places (as PyTorch)."""
+    if decimals == 0:
+        return _apply(OPS["round"], (input,), out)
+    scale = 10.0 ** decimals
+    return _apply(OPS["round"], (input * scale,), out).div_(scale)
+
+
+def clamp_min(input, min, *, out=None):
+    return clamp(input, min, None, out=out)
+
+
+def clamp_max(input, max, *, out=None):
+    return clamp(input, None, max, out=out)
+
+
+EXTRA = {"add": add, "sub": sub, "div": div, "clamp": clamp, "clamp_min": clamp_min,
+         "clamp_max": clamp_max, "where": where, "round": round}
+_CASTS = {"float": dt.float32, "double": dt.float64, "half": dt.float16, "long": dt.int64,
+          "int": dt.int32, "short": dt.int16, "char": dt.int8, "byte": dt.uint8,
+          "bool": dt.bool_}
+
+
+def install_extra(namespace: dict) -> None:
+    """Functions and methods with extra arguments, plus the casting methods."""
+    namespace.update(EXTRA)
+    namespace.update(subtract=sub, divide=div, true_divide=div, clip=clamp)
+    for name, function in EXTRA.items():
+        if name == "where":
+            setattr(Tensor, name, lambda self, condition, other: where(condition, self, other))
+            continue
+        setattr(Tensor, name, _method_of(function))
+        setattr(Tensor, name + "_", _inplace_of(function))
+    for name in ("clip", "subtract", "divide", "true_divide"):
+        setattr(Tensor, name, getattr(Tensor, namespace[name].__name__))
+        setattr(Tensor, name + "_", getattr(Tensor, namespace[name].__name__ + "_"))
+    for name, target in _CASTS.items():
+        setattr(Tensor, name, _cast_method(target))
+
+
+def _method_of(function):
+    def method(self, *args, **kwargs):
+        return function(self, *args, **kwargs)
+    method.__name__ = function.__name__
+    return method
+
+
+def _inplace_of(function):
+    def method(self, *args, **kwargs):
+        return function(self, *args, **kwargs, out=self)
+    method.__name__ = function.__name__ + "_"
+    return method
+
+
+def _cast_method(target):
+    def method(self, memory_format=None):
+        return self.to(target)
+    method.__name__ = target.name
+    return method

@@ -1,0 +1,96 @@
+"""Storage: one device buffer shared by a tensor and all of its views."""
+from __future__ import annotations
+
+import ctypes
+import itertools
+
+import numpy as np
+import pyopencl as cl
+
+_uids = itertools.count(1)
+_MAP_FLAGS = cl.map_flags.READ | cl.map_flags.WRITE
+
+
+class Storage:
+    """A device buffer of `nbytes` bytes plus the bookkeeping every view shares.
+
+    `version` counts in-place writes (autograd checks it). `shared` is set once NumPy holds
+    a pointer into the buffer (`from_numpy`, `numpy()`): ops touching such a storage wait
+    for their kernel, so NumPy never sees a half-finished result.
+    """
+
+    __slots__ = ("buffer", "nbytes", "device", "version", "shared", "_host", "_keep", "_uid",
+                 "__weakref__")
+
+    def __init__(self, device, nbytes: int, buffer=None, keep=None):
+        self.device = device
+        self.nbytes = nbytes
+        self.buffer = buffer if buffer is not None else device.allocator.allocate(max(nbytes, 1))
+        self.version = 0
+        self.shared = keep is not None
+        self._host = None
+        self._keep = keep            # the NumPy array a from_numpy buffer lives in
+        self._uid = next(_uids)
+
+    @classmethod
+    def wrap_numpy(cls, device, array: np.ndarray, low: int, extent: int) -> "Storage":
+        """A storage over `extent` bytes of `array`'s memory from address `low` (no copy)."""
+        if extent == 0:
+            return cls(device, 0)
+        raw = (ctypes.c_char * extent).from_address(low)
+        flags = cl.mem_flags.READ_WRITE | cl.mem_flags.USE_HOST_PTR
+        buffer = cl.Buffer(device.context, flags, hostbuf=raw)
+        return cls(device, extent, buffer=buffer, keep=(array, raw))
+
+    def data_ptr(self) -> int:
+        """An address-like identity: equal for views of one storage, distinct otherwise."""
+        return self._uid << 40
+
+    def host(self) -> np.ndarray:
+        """The whole buffer as host bytes, shared with the device (CPU devices only)."""
+        if self._host is None:
+            self.device.queue.finish()
+            if self.nbytes == 0:
+                self._host = np.empty(0, np.uint8)
+            else:
+                self._host, _ = cl.enqueue_map_buffer(
+                    self.device.queue, self.buffer, _MAP_FLAGS, 0, (self.nbytes,), np.uint8)
+            self.shared = True
+        else:
+            self.device.queue.finish()
+        return self._host
+
+    def read(self, offset: int, nbytes: int) -> np.ndarray:
+        """A host copy of `nbytes` bytes from byte `offset` (waits for queued work)."""
+        out = np.empty(nbytes, np.uint8)
+        if nbytes:
+            cl.enqueue_copy(self.device.queue, out, self.buffer, src_offset=offset,
+                            is_blocking=True)
+        return out
+
+    def write(self, offset: int, data: np.ndarray) -> None:
+        """Copy a contiguous host array into the buffer at byte `offset`."""
+        if data.nbytes:
+            cl.enqueue_copy(self.device.queue, self.buffer, np.ascontiguousarray(data),
+                            dst_offset=offset, is_blocking=True)
+
+    def size(self) -> int:
+        return self.nbytes
+
+    def __len__(self) -> int:
+        return self.nbytes
+
+
+class HostView:
+    """Exposes a tensor's elements to NumPy through its mapped storage, keeping it alive."""
+
+    __slots__ = ("__array_interface__", "storage")
+
+    def __init__(self, storage: Storage, np_dtype, shape, strides, offset: int):
+        host = storage.host()
+        itemsize = np_dtype.itemsize
+        self.storage = storage
+        self.__array_interface__ = {
+            "version": 3, "typestr": np_dtype.str, "shape": tuple(shape),
+            "strides": tuple(s * itemsize for s in strides),
+            "data": (host.ctypes.data + offset * itemsize, False)}
