@@ -21,7 +21,7 @@ class Device:
 
     __slots__ = ("ordinal", "cl_device", "platform_name", "name", "kind", "type", "index",
                  "is_simulator", "fp64", "fp16", "max_work_group_size", "local_mem_size",
-                 "global_mem_size", "driver_version", "work_group", "build_options",
+                 "global_mem_size", "driver_version", "work_group", "chunk", "build_options",
                  "_context", "_queue", "_allocator", "kernels", "_probe")
 
     def __init__(self, ordinal: int, cl_device: cl.Device, platform_name: str):
@@ -45,9 +45,13 @@ class Device:
         self.local_mem_size = cl_device.local_mem_size
         self.global_mem_size = cl_device.global_mem_size
         self.driver_version = cl_device.driver_version.strip()
-        # One element per work-item in groups of 256 on every device type: on pocl this
-        # vectorises across work-items (DESIGN.md point 5); on GPUs it is the usual shape.
-        self.work_group = min(256, self.max_work_group_size)
+        # Launch shape per device type (DESIGN.md point 5). GPUs: one element per work-item
+        # in groups of 256. CPUs (pocl): each work-item walks a contiguous chunk of 32
+        # elements, in groups of 16: measured 49 GB/s on a 16M-element multiply against
+        # 34 GB/s for one element per work-item in groups of 256.
+        cpu = self.kind == "cpu"
+        self.work_group = min(16 if cpu else 256, self.max_work_group_size)
+        self.chunk = 32 if cpu else 1
         options = []
         if cl_device.single_fp_config & cl.device_fp_config.CORRECTLY_ROUNDED_DIVIDE_SQRT:
             options.append("-cl-fp32-correctly-rounded-divide-sqrt")

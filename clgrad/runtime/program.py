@@ -74,7 +74,10 @@ def compile_kernel(device, key, template: str, name: str, scalar_dtypes: list, *
 
 
 def launch(device, kernel, n: int, *args) -> None:
-    """Run `kernel` over `n` work-items (rounded up to the device's work-group size)."""
+    """Run `kernel` over `n` work-items (rounded up to the device's work-group size).
+
+    Kernels guard against the padding work-items themselves (index >= their size argument).
+    """
     wg = device.work_group
     kernel(device.queue, ((n + wg - 1) // wg * wg,), (wg,), *args)
 

@@ -157,7 +157,7 @@ def _launch(op, operands, out, compute, result, device, same_shape):
     args.append(n)
     key = (op.name, compute, result, tuple(kinds), ndim, idx)
     kernel = device.kernels.get(key) or _compile(op, key, device)
-    program.launch(device, kernel, n, *args)
+    program.launch(device, kernel, (n + device.chunk - 1) // device.chunk, *args)
     if sync:
         device.queue.finish()
 
@@ -210,4 +210,5 @@ def _compile(op, key, device):
         device, key, "elementwise.cl", kname, scalar_dtypes,
         out_type=result.ctype, out_bool=result is dt.bool_, ct=ct, operands=operands,
         expr=expr, ndim=ndim, idx=idx, helpers=[h for h in op.helpers if h in expr],
+        chunk=device.chunk,
         fp64=any(d is dt.float64 for d in used), fp16=any(d is dt.float16 for d in used))

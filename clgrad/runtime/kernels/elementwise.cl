@@ -14,6 +14,8 @@
 ##               otherwise the number of (collapsed) dims, with per-operand strides
 ##   idx         index type: "int" when every offset fits in 31 bits, else "long"
 ##   helpers     names of helper functions EXPR uses (defined below for type ct)
+##   chunk       elements per work-item, walked contiguously (CPU devices vectorise the
+##               loop; GPUs use 1)
 ##   fp64, fp16  enable the double / half extensions
 % if fp64:
 #pragma OPENCL EXTENSION cl_khr_fp64 : enable
@@ -100,8 +102,14 @@ __kernel void ${name}(
 % endfor
     ${idx} n)
 {
+% if chunk == 1:
     ${idx} i = (${idx})get_global_id(0);
     if (i >= n) return;
+% else:
+    const ${idx} first = (${idx})get_global_id(0) * ${chunk};
+    const ${idx} last = min(first + ${chunk}, n);
+    for (${idx} i = first; i < last; ++i) {
+% endif
 % if ndim == 0:
     ${idx} o = out_off + i;
 %   for k, (kind, st, vt) in enumerate(operands):
@@ -144,5 +152,8 @@ __kernel void ${name}(
     out[o] = (${out_type})((${expr}) != 0);
 % else:
     out[o] = (${out_type})(${expr});
+% endif
+% if chunk != 1:
+    }
 % endif
 }
