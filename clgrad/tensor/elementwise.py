@@ -134,12 +134,12 @@ def _launch(op, operands, out, compute, result, device, same_shape):
     kinds = []
     args = [out._storage.buffer, out._offset]
     sync = out._storage.shared
-    limit = out._storage.nbytes // out.dtype.itemsize
+    big = out._storage.nbytes > _INT31     # element offsets may need 64 bits
     for x in operands:
         if isinstance(x, Tensor):
             st = x._storage
             sync = sync or st.shared
-            limit = max(limit, st.nbytes // x.dtype.itemsize)
+            big = big or st.nbytes > _INT31
             if x._numel == 1 and (x._shape != out._shape or not x._contig):
                 kinds.append(("one", x.dtype))
             else:
@@ -153,11 +153,13 @@ def _launch(op, operands, out, compute, result, device, same_shape):
     ndim = 0
     if not dense:
         ndim = _strided_args(operands, kinds, out, args)
-    idx = "int" if limit <= _INT31 and n <= _INT31 else "long"
+    idx = "long" if big else "int"
     args.append(n)
     key = (op.name, compute, result, tuple(kinds), ndim, idx)
     kernel = device.kernels.get(key) or _compile(op, key, device)
-    program.launch(device, kernel, (n + device.chunk - 1) // device.chunk, *args)
+    wg = device.work_group
+    items = (n + device.chunk - 1) // device.chunk
+    kernel(device.queue, ((items + wg - 1) // wg * wg,), (wg,), *args)
     if sync:
         device.queue.finish()
 

@@ -112,8 +112,11 @@ def _check_args(op: Op, args) -> None:
                         f"{', '.join(type(x).__name__ for x in args)}")
 
 
+_CHECKED = frozenset(OPS[name] for name in _INT_ZERO_CHECK + ("pow",))
+
+
 def _apply(op: Op, args, out=None):
-    if op.name in _INT_ZERO_CHECK or op.name == "pow" or not isinstance(args[0], Tensor):
+    if op in _CHECKED or not isinstance(args[0], Tensor):
         _check_args(op, args)
     return run(op, args, out)
 

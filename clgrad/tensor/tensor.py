@@ -53,13 +53,24 @@ class Tensor:
 
     @staticmethod
     def _empty(shape, dtype_, device):
-        n = 1
-        for s in shape:
-            n *= s
+        """A new contiguous tensor (the per-op output path: keep it lean)."""
+        layout = _LAYOUTS.get(shape)
+        if layout is None:
+            if len(_LAYOUTS) > 4096:
+                _LAYOUTS.clear()
+            layout = _LAYOUTS[shape] = (Size(shape), contiguous_strides(shape), numel(shape))
         if dtype_.extension:
             device.require_extension(dtype_.extension, dtype_.name)
-        storage = Storage(device, n * dtype_.itemsize)
-        return Tensor._make(storage, Size(shape), contiguous_strides(shape), 0, dtype_)
+        t = object.__new__(Tensor)
+        t._storage = Storage(device, layout[2] * dtype_.itemsize)
+        t._shape, t._stride, t._numel = layout
+        t._offset = 0
+        t.dtype = dtype_
+        t._contig = True
+        t.requires_grad = False
+        t.grad = None
+        t.grad_fn = None
+        return t
 
     def _view(self, shape, stride, offset=None) -> "Tensor":
         return Tensor._make(self._storage, Size(shape), tuple(stride),
@@ -457,6 +468,9 @@ class Tensor:
 
     def __reduce__(self):
         raise TypeError("clgrad tensors are not picklable; use clgrad.save (safe format)")
+
+
+_LAYOUTS: dict = {}      # shape -> (Size, contiguous strides, numel) for new tensors
 
 
 def _shape_arg(args) -> tuple:
