@@ -152,7 +152,7 @@ def _host_data(data, dtype):
         kinds = {"b": dt.bool_, "f": dt.get_default_dtype()}
         inferred = kinds.get(array.dtype.kind, dt.int64)
     target = dtype or inferred
-    return np.ascontiguousarray(array, dtype=target.np), target
+    return np.asarray(array, dtype=target.np, order="C"), target
 
 
 def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False):

@@ -371,7 +371,7 @@ class Tensor:
     # -- host interop ------------------------------------------------------------------------
     @staticmethod
     def _from_host(array: np.ndarray, device) -> "Tensor":
-        array = np.ascontiguousarray(array)
+        array = np.asarray(array, order="C")
         t = Tensor._empty(array.shape, dt.from_numpy_dtype(array.dtype), device)
         t._storage.write(0, array)
         return t
