@@ -1,18 +1,19 @@
 """`clgrad.cuda`: PyTorch's CUDA queries, answered for OpenCL GPU devices of any vendor."""
-import clgrad.runtime.device as _device
+from .runtime.device import device as _resolve
+from .runtime.device import gpu_count as _gpu_count
 
 
 def is_available() -> bool:
     """Whether an OpenCL GPU device exists (so `.cuda()` / device('cuda') work)."""
-    return _device.gpu_count() > 0
+    return _gpu_count() > 0
 
 
 def device_count() -> int:
-    return _device.gpu_count()
+    return _gpu_count()
 
 
 def synchronize(device=None) -> None:
-    _device.device(device or "cuda").synchronize()
+    _resolve(device or "cuda").synchronize()
 
 
 def manual_seed(seed) -> None:

@@ -19,16 +19,21 @@ _PROBE_SOURCE = "__kernel void clgrad_probe(__global int *x) { x[get_global_id(0
 class Device:
     """One OpenCL device, with its context, in-order queue, allocator and kernel cache."""
 
-    __slots__ = ("ordinal", "cl_device", "platform_name", "name", "kind", "type", "index",
+    __slots__ = ("ordinal", "cl_device", "platform_name", "search_text", "name", "kind", "type",
+                 "index",
                  "is_simulator", "fp64", "fp16", "max_work_group_size", "local_mem_size",
                  "global_mem_size", "driver_version", "work_group", "chunk", "build_options",
                  "_context", "_queue", "_allocator", "kernels", "_probe")
 
-    def __init__(self, ordinal: int, cl_device: cl.Device, platform_name: str):
+    def __init__(self, ordinal: int, cl_device: cl.Device, platform: cl.Platform):
         self.ordinal = ordinal
         self.cl_device = cl_device
-        self.platform_name = platform_name.strip()
+        self.platform_name = platform.name.strip()
         self.name = cl_device.name.strip()
+        # What a name substring (CLGRAD_DEVICE=pocl, =nvidia) is matched against.
+        self.search_text = " : ".join(
+            (self.platform_name, self.name, platform.vendor, platform.version,
+             cl_device.vendor)).lower()
         self.is_simulator = any(s in self.platform_name.lower() for s in SIMULATOR_PLATFORMS)
         if cl_device.type & cl.device_type.GPU:
             self.kind = "gpu"
@@ -120,6 +125,8 @@ class Device:
 
     # -- identity ------------------------------------------------------------------------
     def __str__(self) -> str:
+        if self.kind == "cpu" and _cpu is None and not self.is_simulator:
+            _resolve_cpu_quietly()
         if self.type == "cpu":
             return "cpu"
         if self.type == "cuda":
@@ -127,6 +134,8 @@ class Device:
         return f"opencl:{self.ordinal}"
 
     def __repr__(self) -> str:
+        if self.kind == "cpu" and _cpu is None and not self.is_simulator:
+            _resolve_cpu_quietly()
         if self.type == "cpu":
             return "device(type='cpu')"
         return f"device(type='{self.type}', index={self.index})"
@@ -166,7 +175,7 @@ def all_devices() -> list[Device]:
             except cl.Error:
                 continue
             for cl_device in cl_devices:
-                found.append(Device(len(found), cl_device, platform.name))
+                found.append(Device(len(found), cl_device, platform))
         _devices = found
         _assign_names(found)
     return _devices
@@ -217,6 +226,14 @@ def cpu_device() -> Device:
     return _cpu
 
 
+def _resolve_cpu_quietly() -> None:
+    """Decide which device is 'cpu' (so names never change later); no error if none is."""
+    try:
+        cpu_device()
+    except RuntimeError:
+        pass
+
+
 def _gpu(index: int, spec: str) -> Device:
     gpus = [d for d in all_devices() if d.type == "cuda"]
     if index >= len(gpus):
@@ -258,7 +275,7 @@ def _by_name(spec: str, text: str) -> Device:
     devices = all_devices()
     if not devices:
         raise _no_platform_error()
-    matches = [d for d in devices if text and text in f"{d.platform_name}:{d.name}".lower()]
+    matches = [d for d in devices if text and text in d.search_text]
     working = [d for d in matches if d.problem() is None]
     if working:
         return working[0]

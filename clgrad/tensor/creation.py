@@ -136,6 +136,8 @@ def eye(n, m=None, *, dtype=None, device=None, requires_grad=False, **_ignored):
 
 def _host_data(data, dtype):
     """`data` (nested sequences, scalars, arrays) as a NumPy array in clgrad's dtype."""
+    if isinstance(data, np.generic):
+        data = np.asarray(data)
     if isinstance(data, np.ndarray):
         array = data
         inferred = dt.from_numpy_dtype(array.dtype)
@@ -144,7 +146,7 @@ def _host_data(data, dtype):
             array = np.array(data)
         except ValueError as exc:
             raise ValueError(f"expected a rectangular nested sequence of numbers: {exc}") from None
-        if array.dtype == object:
+        if array.dtype == object or array.dtype == np.uint64:
             raise RuntimeError("Overflow when unpacking long: a value does not fit in int64 "
                                "(or the data mixes numbers with other objects)")
         if array.dtype.kind not in "biuf":

@@ -59,6 +59,8 @@ def contiguous_strides(shape) -> tuple:
 
 
 def is_contiguous(shape, strides) -> bool:
+    if 0 in shape:
+        return True          # PyTorch: a tensor without elements is contiguous
     expected = 1
     for size, stride in zip(reversed(shape), reversed(strides)):
         if size == 0:
@@ -131,7 +133,7 @@ def view_strides(old_shape, old_strides, new_shape):
     Splits the old dims into chunks that are contiguous in memory; each chunk can be
     reshaped freely, but a new dim may not span two chunks.
     """
-    if numel(old_shape) == 0:
+    if numel(old_shape) == 0 or not old_shape:
         return contiguous_strides(new_shape)
     new_strides = [0] * len(new_shape)
     view_d = len(new_shape) - 1
