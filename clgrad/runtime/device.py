@@ -267,7 +267,11 @@ def device(spec, index: int | None = None) -> Device:
             raise DeviceUnavailableError(
                 f"Device '{spec}' not found: {len(devices)} OpenCL device(s). "
                 f"Devices found:\n{device_table()}")
-        return devices[int(number)]
+        chosen = devices[int(number)]
+        if chosen.problem():
+            raise DeviceUnavailableError(f"Device '{spec}' ({chosen.platform_name}:"
+                                         f"{chosen.name}) is unusable: {chosen.problem()}")
+        return chosen
     return _by_name(spec, text)
 
 

@@ -86,7 +86,8 @@ def run(op: Op, operands, out=None, result_dtype=None, unsafe=False, compute=Non
                     same_shape = False
         else:
             signature.append(type(x))
-    if device is None:
+    fill = device is None          # no tensor operand: every element gets the same value
+    if fill:
         device, shape = out._storage.device, out._shape
     signature = tuple(signature)
     if compute is None:
@@ -101,14 +102,15 @@ def run(op: Op, operands, out=None, result_dtype=None, unsafe=False, compute=Non
     if out is None:
         out = Tensor._empty(shape, result, device)
     else:
-        _check_out(op, out, shape, result, device, unsafe)
+        _check_out(op, out, shape, result, device, unsafe, fill)
         result = out.dtype
+        operands = _unalias(operands, out)
     if out._numel:
         _launch(op, operands, out, compute, result, device, same_shape)
     return out
 
 
-def _check_out(op, out, shape, result, device, unsafe):
+def _check_out(op, out, shape, result, device, unsafe, fill):
     if out._storage.device is not device:
         raise RuntimeError(f"{op.name}: expected all tensors to be on the same device, but "
                            f"the output is on {out._storage.device} and inputs on {device}")
@@ -118,7 +120,27 @@ def _check_out(op, out, shape, result, device, unsafe):
     if out._shape != shape:
         raise RuntimeError(f"{op.name}: output with shape {list(out._shape)} doesn't match "
                            f"the broadcast shape {list(shape)}")
+    if not (fill or out._contig) and any(st == 0 and n > 1
+                                          for n, st in zip(out._shape, out._stride)):
+        raise RuntimeError(f"{op.name}: unsupported operation: more than one element of the "
+                           f"written-to tensor (shape {list(out._shape)}, strides "
+                           f"{list(out._stride)}) refers to a single memory location. Please "
+                           "clone() the tensor before performing the operation.")
     out._storage.version += 1
+
+
+def _unalias(operands, out):
+    """Operands that share `out`'s memory in another layout, replaced by copies.
+
+    Reading and writing one buffer through different strides in one launch would read
+    elements the same launch already overwrote (x[1:] = x[:-1]).
+    """
+    st = out._storage
+    if not any(isinstance(x, Tensor) and x._storage is st and
+               (x._offset != out._offset or x._stride != out._stride) for x in operands):
+        return operands
+    return tuple(x.clone() if isinstance(x, Tensor) and x._storage is st else x
+                 for x in operands)
 
 
 def _device_error(op, operands):

@@ -48,7 +48,7 @@ def view_for_index(t: Tensor, index) -> Tensor:
                 dim += 1
         elif item is None:
             shape.append(1)
-            stride.append(0)
+            stride.append(t._shape[dim] * t._stride[dim] if dim < len(t._shape) else 1)
         elif isinstance(item, slice):
             start, stop, step = _slice_bounds(item, t._shape[dim])
             shape.append(max(0, (stop - start + step - 1) // step))

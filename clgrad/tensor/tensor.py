@@ -301,6 +301,8 @@ class Tensor:
                           self._offset + index * self._stride[d])
 
     def unbind(self, dim: int = 0) -> tuple:
+        if not self._shape:
+            raise IndexError("Dimension specified as 0 but tensor has no dimensions")
         d = normalize_dim(dim, len(self._shape))
         return tuple(self.select(d, i) for i in range(self._shape[d]))
 
@@ -446,7 +448,7 @@ class Tensor:
 
     def _scalar(self, kind: str):
         if self._numel != 1:
-            raise TypeError(f"only one element tensors can be converted to Python scalars "
+            raise ValueError(f"only one element tensors can be converted to Python scalars "
                             f"(to {kind}); this tensor has {self._numel} elements")
         return self.item()
 
