@@ -87,6 +87,8 @@ def arange(start=0, end=None, step=1, *, dtype=None, device=None, requires_grad=
     if dtype is None:
         is_float = any(isinstance(x, (float, np.floating)) for x in (start, end, step))
         dtype = dt.get_default_dtype() if is_float else dt.int64
+    if dtype.category != dt.FLOAT and all(math.isfinite(x) for x in (start, end, step)):
+        start, end, step = int(start), int(end), int(step)   # PyTorch truncates first
     if step == 0:
         raise RuntimeError("arange: step must be nonzero")
     if not all(math.isfinite(x) for x in (start, end)):

@@ -395,12 +395,6 @@ def test_arange_errors(args, pattern):
             torch.arange(*args)
 
 
-@pytest.mark.xfail(strict=True, reason="arange with an integer dtype and fractional start/step: "
-                                       "clgrad.arange(0, 1, 0.1, dtype=clgrad.int64) silently "
-                                       "gives ten zeros (PyTorch: 'step must be nonzero', the "
-                                       "step truncates to 0) and clgrad.arange(0.5, 5, 1.5, "
-                                       "dtype=clgrad.int64) gives [0, 1, 2] (PyTorch: [0, 1, 2, 3, "
-                                       "4], start and step truncated first)")
 def test_arange_integer_dtype_with_fractional_arguments():
     with pytest.raises((RuntimeError, ValueError), match="step must be nonzero"):
         clgrad.arange(0, 1, 0.1, dtype=clgrad.int64)
