@@ -7,10 +7,17 @@ No OpenCL work happens at import: the default device opens on first use.
 from . import cuda, runtime
 from .runtime import OutOfMemoryError, memory_stats
 from .runtime.device import device, set_default_device
-from .tensor import Size, Tensor, dtype, functions, get_default_dtype, promote_types
-from .tensor import set_default_dtype
-from .tensor.dtype import (bool_ as bool, float16, float32, float64, int8, int16, int32,
-                           int64, uint8)
+from .tensor import (
+    Size,
+    Tensor,
+    dtype,
+    functions,
+    get_default_dtype,
+    promote_types,
+    set_default_dtype,
+)
+from .tensor.dtype import bool_ as bool
+from .tensor.dtype import float16, float32, float64, int8, int16, int32, int64, uint8
 from .tensor.format import get_printoptions, set_printoptions
 
 __version__ = "0.1.0"
@@ -18,10 +25,10 @@ __version__ = "0.1.0"
 globals().update(functions)
 
 half = float16
-float = float32     # noqa: A001  (torch.float)
+float = float32
 double = float64
 short = int16
-int = int32         # noqa: A001  (torch.int)
+int = int32
 long = int64
 del functions
 

@@ -19,11 +19,31 @@ _PROBE_SOURCE = "__kernel void clgrad_probe(__global int *x) { x[get_global_id(0
 class Device:
     """One OpenCL device, with its context, in-order queue, allocator and kernel cache."""
 
-    __slots__ = ("ordinal", "cl_device", "platform_name", "search_text", "name", "kind", "type",
-                 "index",
-                 "is_simulator", "fp64", "fp16", "max_work_group_size", "local_mem_size",
-                 "global_mem_size", "driver_version", "work_group", "chunk", "build_options",
-                 "_context", "_queue", "_allocator", "kernels", "_probe")
+    __slots__ = (
+        "_allocator",
+        "_context",
+        "_probe",
+        "_queue",
+        "build_options",
+        "chunk",
+        "cl_device",
+        "driver_version",
+        "fp16",
+        "fp64",
+        "global_mem_size",
+        "index",
+        "is_simulator",
+        "kernels",
+        "kind",
+        "local_mem_size",
+        "max_work_group_size",
+        "name",
+        "ordinal",
+        "platform_name",
+        "search_text",
+        "type",
+        "work_group",
+    )
 
     def __init__(self, ordinal: int, cl_device: cl.Device, platform: cl.Platform):
         self.ordinal = ordinal
@@ -31,9 +51,8 @@ class Device:
         self.platform_name = platform.name.strip()
         self.name = cl_device.name.strip()
         # What a name substring (CLGRAD_DEVICE=pocl, =nvidia) is matched against.
-        self.search_text = " : ".join(
-            (self.platform_name, self.name, platform.vendor, platform.version,
-             cl_device.vendor)).lower()
+        self.search_text = (f"{self.platform_name} : {self.name} : {platform.vendor} : "
+                            f"{platform.version} : {cl_device.vendor}").lower()
         self.is_simulator = any(s in self.platform_name.lower() for s in SIMULATOR_PLATFORMS)
         if cl_device.type & cl.device_type.GPU:
             self.kind = "gpu"

@@ -45,13 +45,15 @@ class Allocator:
 
 def memory_stats(device=None) -> dict:
     """Bytes and blocks in use by live tensors and held in the cache, on `device`."""
-    from .device import default_device, device as resolve
+    from .device import default_device
+    from .device import device as resolve
     dev = default_device() if device is None else resolve(device)
     return dev.allocator.stats()
 
 
 def empty_cache(device=None) -> None:
     """Return the cached (unused) blocks of `device` to the driver."""
-    from .device import default_device, device as resolve
+    from .device import default_device
+    from .device import device as resolve
     dev = default_device() if device is None else resolve(device)
     dev.allocator.pool.free_held()

@@ -18,5 +18,12 @@ def _namespace() -> dict:
 
 functions = _namespace()
 
-__all__ = ["Tensor", "Size", "dtype", "functions", "get_default_dtype", "promote_types",
-           "set_default_dtype"]
+__all__ = [
+    "Size",
+    "Tensor",
+    "dtype",
+    "functions",
+    "get_default_dtype",
+    "promote_types",
+    "set_default_dtype",
+]

@@ -7,7 +7,7 @@ import warnings
 
 import numpy as np
 
-from ..runtime.device import Device, cpu_device, default_device
+from ..runtime.device import cpu_device, default_device
 from ..runtime.device import device as resolve_device
 from . import dtype as dt
 from .elementwise import Op, run

@@ -11,8 +11,17 @@ BOOL, INT, FLOAT = 0, 1, 2      # categories, ordered as PyTorch promotes across
 class dtype:
     """A tensor element type: its NumPy twin, its OpenCL C storage and compute types."""
 
-    __slots__ = ("name", "np", "ctype", "opmath", "itemsize", "category", "is_floating_point",
-                 "is_signed", "extension")
+    __slots__ = (
+        "category",
+        "ctype",
+        "extension",
+        "is_floating_point",
+        "is_signed",
+        "itemsize",
+        "name",
+        "np",
+        "opmath",
+    )
 
     def __init__(self, name: str, np_type, ctype: str, category: int, opmath: str | None = None,
                  extension: str | None = None):
@@ -32,7 +41,7 @@ class dtype:
     def __reduce__(self):
         return (_by_name, (self.name,))
 
-    def to_real(self) -> "dtype":
+    def to_real(self) -> dtype:
         return self
 
 

@@ -27,7 +27,7 @@ class Op:
     exprs:  {category: C expression over a0, a1, ...}; a missing category is unsupported.
     """
 
-    __slots__ = ("name", "arity", "result", "exprs", "helpers", "bool_error", "_types")
+    __slots__ = ("_types", "arity", "bool_error", "exprs", "helpers", "name", "result")
 
     def __init__(self, name, arity, result, float_expr=None, int_expr=None, bool_expr=None,
                  helpers=(), bool_error=None):

@@ -10,9 +10,9 @@ import os
 
 import numpy as np
 
-from ..runtime.device import Device, cpu_device, default_device
-from ..runtime.device import device as resolve_device
 from ..runtime import program
+from ..runtime.device import default_device
+from ..runtime.device import device as resolve_device
 from . import dtype as dt
 from .shape import parse_size
 from .tensor import Tensor
@@ -29,7 +29,7 @@ class Generator:
         self._seed = DEFAULT_SEED
         self._offset = 0
 
-    def manual_seed(self, seed) -> "Generator":
+    def manual_seed(self, seed) -> Generator:
         if not isinstance(seed, numbers.Integral):
             raise TypeError(f"manual_seed expected an int, got {type(seed).__name__}")
         self._seed = int(seed) & _MASK64
@@ -46,7 +46,7 @@ class Generator:
     def get_state(self) -> tuple:
         return (self._seed, self._offset)
 
-    def set_state(self, state) -> "Generator":
+    def set_state(self, state) -> Generator:
         self._seed, self._offset = (int(v) for v in state)
         return self
 

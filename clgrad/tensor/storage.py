@@ -19,8 +19,17 @@ class Storage:
     for their kernel, so NumPy never sees a half-finished result.
     """
 
-    __slots__ = ("buffer", "nbytes", "device", "version", "shared", "_host", "_keep", "_uid",
-                 "__weakref__")
+    __slots__ = (
+        "__weakref__",
+        "_host",
+        "_keep",
+        "_uid",
+        "buffer",
+        "device",
+        "nbytes",
+        "shared",
+        "version",
+    )
 
     def __init__(self, device, nbytes: int, buffer=None, keep=None):
         self.device = device
@@ -33,7 +42,7 @@ class Storage:
         self._uid = next(_uids)
 
     @classmethod
-    def wrap_numpy(cls, device, array: np.ndarray, low: int, extent: int) -> "Storage":
+    def wrap_numpy(cls, device, array: np.ndarray, low: int, extent: int) -> Storage:
         """A storage over `extent` bytes of `array`'s memory from address `low` (no copy)."""
         if extent == 0:
             return cls(device, 0)

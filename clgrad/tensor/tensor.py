@@ -7,21 +7,39 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..runtime.device import Device, cpu_device, default_device
+from ..runtime.device import Device, cpu_device
 from ..runtime.device import device as resolve_device
 from . import dtype as dt
 from . import elementwise
 from .format import format_tensor
-from .shape import (Size, contiguous_strides, infer_shape, is_contiguous, normalize_dim,
-                    numel, parse_size, view_strides)
+from .shape import (
+    Size,
+    contiguous_strides,
+    infer_shape,
+    is_contiguous,
+    normalize_dim,
+    numel,
+    view_strides,
+)
 from .storage import HostView, Storage
 
 
 class Tensor:
     """A strided view of a device Storage. Views share storage and never copy."""
 
-    __slots__ = ("_storage", "_shape", "_stride", "_offset", "dtype", "_numel", "_contig",
-                 "requires_grad", "grad", "grad_fn", "__weakref__")
+    __slots__ = (
+        "__weakref__",
+        "_contig",
+        "_numel",
+        "_offset",
+        "_shape",
+        "_storage",
+        "_stride",
+        "dtype",
+        "grad",
+        "grad_fn",
+        "requires_grad",
+    )
 
     # -- construction ----------------------------------------------------------------------
     def __new__(cls, *args, dtype=None, device=None):
@@ -72,7 +90,7 @@ class Tensor:
         t.grad_fn = None
         return t
 
-    def _view(self, shape, stride, offset=None) -> "Tensor":
+    def _view(self, shape, stride, offset=None) -> Tensor:
         return Tensor._make(self._storage, Size(shape), tuple(stride),
                             self._offset if offset is None else offset, self.dtype)
 
@@ -141,7 +159,7 @@ class Tensor:
         return self.grad_fn is None
 
     # -- views -------------------------------------------------------------------------------
-    def view(self, *shape) -> "Tensor":
+    def view(self, *shape) -> Tensor:
         if len(shape) == 1 and isinstance(shape[0], dt.dtype):
             raise NotImplementedError("view(dtype) (reinterpreting bytes) is not implemented")
         shape = infer_shape(_shape_arg(shape), self._numel)
@@ -154,20 +172,20 @@ class Tensor:
                 "Use .reshape(...) instead.")
         return self._view(shape, strides)
 
-    def view_as(self, other) -> "Tensor":
+    def view_as(self, other) -> Tensor:
         return self.view(other._shape)
 
-    def reshape(self, *shape) -> "Tensor":
+    def reshape(self, *shape) -> Tensor:
         shape = infer_shape(_shape_arg(shape), self._numel)
         strides = view_strides(self._shape, self._stride, shape)
         if strides is None:
             return self.contiguous().view(shape)
         return self._view(shape, strides)
 
-    def reshape_as(self, other) -> "Tensor":
+    def reshape_as(self, other) -> Tensor:
         return self.reshape(other._shape)
 
-    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> "Tensor":
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
         nd = len(self._shape)
         if nd == 0:
             return self.reshape(1)
@@ -177,7 +195,7 @@ class Tensor:
         shape = self._shape[:start] + (numel(self._shape[start:end + 1]),) + self._shape[end + 1:]
         return self.reshape(shape)
 
-    def transpose(self, dim0: int, dim1: int) -> "Tensor":
+    def transpose(self, dim0: int, dim1: int) -> Tensor:
         nd = len(self._shape)
         d0, d1 = normalize_dim(dim0, nd), normalize_dim(dim1, nd)
         shape, stride = list(self._shape), list(self._stride)
@@ -188,24 +206,24 @@ class Tensor:
 
     swapaxes = swapdims = transpose
 
-    def t(self) -> "Tensor":
+    def t(self) -> Tensor:
         if len(self._shape) > 2:
             raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is "
                                f"{len(self._shape)}D")
         return self.transpose(0, -1) if len(self._shape) == 2 else self
 
     @property
-    def T(self) -> "Tensor":
+    def T(self) -> Tensor:
         return self.permute(*reversed(range(len(self._shape))))
 
     @property
-    def mT(self) -> "Tensor":
+    def mT(self) -> Tensor:
         if len(self._shape) < 2:
             raise RuntimeError(f"tensor.mT is only supported on matrices or batches of "
                                f"matrices. Got {len(self._shape)}-D tensor.")
         return self.transpose(-2, -1)
 
-    def permute(self, *dims) -> "Tensor":
+    def permute(self, *dims) -> Tensor:
         dims = _shape_arg(dims)
         nd = len(self._shape)
         if len(dims) != nd:
@@ -216,7 +234,7 @@ class Tensor:
             raise RuntimeError(f"permute(): duplicate dims are not allowed: {list(dims)}")
         return self._view([self._shape[d] for d in dims], [self._stride[d] for d in dims])
 
-    def expand(self, *sizes) -> "Tensor":
+    def expand(self, *sizes) -> Tensor:
         sizes = _shape_arg(sizes)
         nd, extra = len(self._shape), len(sizes) - len(self._shape)
         if extra < 0:
@@ -246,10 +264,10 @@ class Tensor:
                     f"Tensor sizes: {list(self._shape)}")
         return self._view(shape, stride)
 
-    def expand_as(self, other) -> "Tensor":
+    def expand_as(self, other) -> Tensor:
         return self.expand(other._shape)
 
-    def squeeze(self, dim=None) -> "Tensor":
+    def squeeze(self, dim=None) -> Tensor:
         nd = len(self._shape)
         if dim is None:
             dims = {i for i, s in enumerate(self._shape) if s == 1}
@@ -260,7 +278,7 @@ class Tensor:
         keep = [i for i in range(nd) if i not in dims]
         return self._view([self._shape[i] for i in keep], [self._stride[i] for i in keep])
 
-    def unsqueeze(self, dim: int) -> "Tensor":
+    def unsqueeze(self, dim: int) -> Tensor:
         nd = len(self._shape)
         d = normalize_dim(dim, nd + 1)
         shape, stride = list(self._shape), list(self._stride)
@@ -269,7 +287,7 @@ class Tensor:
         stride.insert(d, new_stride)
         return self._view(shape, stride)
 
-    def narrow(self, dim: int, start: int, length: int) -> "Tensor":
+    def narrow(self, dim: int, start: int, length: int) -> Tensor:
         nd = len(self._shape)
         if nd == 0:
             raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
@@ -286,7 +304,7 @@ class Tensor:
         shape[d] = length
         return self._view(shape, self._stride, self._offset + start * self._stride[d])
 
-    def select(self, dim: int, index: int) -> "Tensor":
+    def select(self, dim: int, index: int) -> Tensor:
         nd = len(self._shape)
         if nd == 0:
             raise IndexError("select() cannot be applied to a 0-dim tensor.")
@@ -306,20 +324,20 @@ class Tensor:
         d = normalize_dim(dim, len(self._shape))
         return tuple(self.select(d, i) for i in range(self._shape[d]))
 
-    def detach(self) -> "Tensor":
+    def detach(self) -> Tensor:
         """A view sharing storage, cut from the autograd graph."""
         return Tensor._make(self._storage, self._shape, self._stride, self._offset, self.dtype)
 
-    def detach_(self) -> "Tensor":
+    def detach_(self) -> Tensor:
         self.grad_fn = None
         self.requires_grad = False
         return self
 
     @property
-    def data(self) -> "Tensor":
+    def data(self) -> Tensor:
         return self.detach()
 
-    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         if requires_grad and not self.dtype.is_floating_point:
             raise RuntimeError("only Tensors of floating point dtype can require gradients, "
                                f"not {self.dtype.name}")
@@ -327,13 +345,13 @@ class Tensor:
         return self
 
     # -- copies ------------------------------------------------------------------------------
-    def contiguous(self, memory_format=None) -> "Tensor":
+    def contiguous(self, memory_format=None) -> Tensor:
         return self if self._contig else self.clone()
 
-    def clone(self, memory_format=None) -> "Tensor":
+    def clone(self, memory_format=None) -> Tensor:
         return elementwise.run(_ops().copy, (self,))
 
-    def copy_(self, src, non_blocking: bool = False) -> "Tensor":
+    def copy_(self, src, non_blocking: bool = False) -> Tensor:
         """Copy `src` (tensor or number, broadcast to self's shape, any device) into self."""
         if isinstance(src, Tensor) and src._storage.device is not self._storage.device:
             src = src.to(self._storage.device)
@@ -343,7 +361,7 @@ class Tensor:
             elementwise.run(_ops().copy, (src,), out=self, unsafe=True)
         return self
 
-    def to(self, *args, **kwargs) -> "Tensor":
+    def to(self, *args, **kwargs) -> Tensor:
         """to(device), to(dtype), to(device, dtype), to(tensor); copy=True forces a copy."""
         device, dtype_, copy = _parse_to(self, args, kwargs)
         dtype_ = dtype_ or self.dtype
@@ -355,10 +373,10 @@ class Tensor:
         moved = Tensor._from_host(self._host_array(), device)
         return moved.to(dtype_) if dtype_ is not self.dtype else moved
 
-    def cpu(self) -> "Tensor":
+    def cpu(self) -> Tensor:
         return self.to(cpu_device())
 
-    def cuda(self, device=None, non_blocking: bool = False) -> "Tensor":
+    def cuda(self, device=None, non_blocking: bool = False) -> Tensor:
         if device is None:
             device = "cuda"
         elif isinstance(device, int):
@@ -372,7 +390,7 @@ class Tensor:
 
     # -- host interop ------------------------------------------------------------------------
     @staticmethod
-    def _from_host(array: np.ndarray, device) -> "Tensor":
+    def _from_host(array: np.ndarray, device) -> Tensor:
         array = np.asarray(array, order="C")
         t = Tensor._empty(array.shape, dt.from_numpy_dtype(array.dtype), device)
         t._storage.write(0, array)
