@@ -43,14 +43,15 @@ def numel(input: Tensor) -> "int":
 
 def result_type(tensor1, tensor2) -> dtype:
     """The dtype an op on these two operands returns (PyTorch's promotion rules)."""
-    from .tensor import dtype as _dt
+    from .tensor.dtype import result_type as _result_type
+    from .tensor.dtype import scalar_dtype
     groups = ([], [], [])
     for x in (tensor1, tensor2):
         if isinstance(x, Tensor):
             groups[0 if x.dim() else 1].append(x.dtype)
         else:
-            groups[2].append(_dt.scalar_dtype(x))
-    return _dt.result_type(*groups)
+            groups[2].append(scalar_dtype(x))
+    return _result_type(*groups)
 
 
 def is_floating_point(input: Tensor) -> "bool":

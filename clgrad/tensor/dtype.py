@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import builtins
+import math
 
 import numpy as np
 
@@ -61,6 +62,13 @@ _FROM_NP = {d.np: d for d in ALL}
 _INT_ORDER = (bool_, uint8, int8, int16, int32, int64)
 _FLOAT_RANK = {float16: 0, float32: 1, float64: 2}
 _default_float = float32
+_type_caches: list = []     # promotion memos that depend on the default float dtype
+
+
+def register_cache(cache: dict) -> dict:
+    """Register a memo to be cleared when the default dtype changes."""
+    _type_caches.append(cache)
+    return cache
 
 
 def _by_name(name: str) -> dtype:
@@ -87,6 +95,8 @@ def set_default_dtype(d: dtype) -> None:
     if d not in (float16, float32, float64):
         raise TypeError(f"only floating-point types are supported as the default type, got {d}")
     _default_float = d
+    for cache in _type_caches:
+        cache.clear()
 
 
 def promote_types(a: dtype, b: dtype) -> dtype:
@@ -143,14 +153,28 @@ def can_cast(src: dtype, dst: dtype) -> builtins.bool:
 
 
 def check_scalar_fits(value, d: dtype) -> None:
-    """PyTorch refuses a scalar operand that overflows the op's dtype."""
+    """Raise if `value` overflows `d` (PyTorch's check in clamp, where and fill)."""
     if d is bool_ or isinstance(value, (builtins.bool, np.bool_)):
         return
     if d.category == INT:
-        if isinstance(value, float):
-            return
         info = np.iinfo(d.np)
-        if not info.min <= value <= info.max:
-            raise RuntimeError(f"value cannot be converted to type {d.name} without overflow")
-    elif np.isfinite(value) and abs(value) > np.finfo(d.np).max:
-        raise RuntimeError(f"value cannot be converted to type {d.name} without overflow")
+        fits = math.isfinite(value) and info.min <= value <= info.max
+    else:
+        fits = not math.isfinite(value) or abs(value) <= float(np.finfo(d.np).max)
+    if not fits:
+        raise RuntimeError(f"value {value} cannot be converted to type {d.name} without overflow")
+
+
+def wrap_int(value: int, d: dtype) -> int:
+    """`value` wrapped into integer dtype `d` (two's complement), as C casts do."""
+    bits = 8 * d.itemsize
+    if d.is_signed:
+        return (value + (1 << (bits - 1))) % (1 << bits) - (1 << (bits - 1))
+    return value % (1 << bits)
+
+
+def to_float(value: float, d: dtype) -> float:
+    """`value` for a float kernel argument of `d`: beyond its range it becomes +-inf."""
+    if d is not float64 and math.isfinite(value) and abs(value) > float(np.finfo(d.np).max):
+        return math.copysign(math.inf, value)
+    return value

@@ -27,17 +27,21 @@ class Op:
     exprs:  {category: C expression over a0, a1, ...}; a missing category is unsupported.
     """
 
-    __slots__ = ("_types", "arity", "bool_error", "exprs", "helpers", "name", "result")
+    __slots__ = ("_types", "arity", "bool_error", "exprs", "helpers", "name", "result",
+                 "strict_scalars")
 
     def __init__(self, name, arity, result, float_expr=None, int_expr=None, bool_expr=None,
-                 helpers=(), bool_error=None):
+                 helpers=(), bool_error=None, strict_scalars=False):
         self.name = name
         self.arity = arity
         self.result = result
         self.exprs = {dt.FLOAT: float_expr, dt.INT: int_expr, dt.BOOL: bool_expr}
         self.helpers = helpers
         self.bool_error = bool_error
-        self._types = {}          # operand signature -> (compute dtype, result dtype)
+        # PyTorch refuses an out-of-range scalar in clamp/where/fill; arithmetic wraps ints
+        # and overflows floats to inf.
+        self.strict_scalars = strict_scalars
+        self._types = dt.register_cache({})  # operand signature -> (compute, result) dtypes
 
     def types(self, signature, operands):
         """(compute, result) dtypes for operands whose signature is not memoised yet."""
@@ -171,7 +175,7 @@ def _launch(op, operands, out, compute, result, device, same_shape):
             args.append(x._offset)
         else:
             kinds.append(("scalar", None))
-            args.append(_scalar_value(x, compute))
+            args.append(_scalar_value(op, x, compute))
     ndim = 0
     if not dense:
         ndim = _strided_args(operands, kinds, out, args)
@@ -201,14 +205,15 @@ def _strided_args(operands, kinds, out, args) -> int:
     return len(cshape)
 
 
-def _scalar_value(value, compute):
-    if compute.category == dt.INT:
-        dt.check_scalar_fits(value, compute)
-        return int(value)
+def _scalar_value(op, value, compute):
+    """A Python scalar as the kernel argument of dtype `compute` (PyTorch's conversion)."""
     if compute is dt.bool_:
         return 1 if value else 0
-    dt.check_scalar_fits(value, compute)
-    return float(value)
+    if op.strict_scalars:
+        dt.check_scalar_fits(value, compute)
+    if compute.category == dt.INT:
+        return dt.wrap_int(int(value), compute)
+    return dt.to_float(float(value), compute)
 
 
 def _compile(op, key, device):

@@ -19,6 +19,7 @@ _NO_BOOL_SUB = ("Subtraction, the `-` operator, with a bool tensor is not suppor
 _NO_BOOL_NEG = ("Negation, the `-` operator, on a bool tensor is not supported. If you are "
                 "trying to invert a mask, use the `~` or `logical_not()` operator instead.")
 _MAX = "(isnan(a0) || isnan(a1)) ? a0 + a1 : (a0 > a1 ? a0 : a1)"
+_NAN_BOUND = "isnan(a1) ? a1 : "
 _MIN = "(isnan(a0) || isnan(a1)) ? a0 + a1 : (a0 < a1 ? a0 : a1)"
 _CLAMP = "(a0 < a1 ? a1 : a0) > a2 ? a2 : (a0 < a1 ? a1 : a0)"
 _SIGN = "(0 < a0) - (a0 < 0)"
@@ -39,10 +40,14 @@ _TABLE = [
     Op("atan2", 2, "float", "atan2(a0, a1)"),
     Op("maximum", 2, "same", _MAX, "a0 > a1 ? a0 : a1", "a0 | a1"),
     Op("minimum", 2, "same", _MIN, "a0 < a1 ? a0 : a1", "a0 & a1"),
-    Op("clamp", 3, "same", _CLAMP, _CLAMP, _CLAMP),
-    Op("clamp_min", 2, "same", "a0 < a1 ? a1 : a0", "a0 < a1 ? a1 : a0", "a0 | a1"),
-    Op("clamp_max", 2, "same", "a0 > a1 ? a1 : a0", "a0 > a1 ? a1 : a0", "a0 & a1"),
-    Op("where", 3, "same", "a0 != 0 ? a1 : a2", "a0 != 0 ? a1 : a2", "a0 != 0 ? a1 : a2"),
+    Op("clamp", 3, "same", f"(isnan(a1) || isnan(a2)) ? a1 + a2 : {_CLAMP}", _CLAMP, _CLAMP,
+       strict_scalars=True),
+    Op("clamp_min", 2, "same", _NAN_BOUND + "(a0 < a1 ? a1 : a0)", "a0 < a1 ? a1 : a0",
+       "a0 | a1", strict_scalars=True),
+    Op("clamp_max", 2, "same", _NAN_BOUND + "(a0 > a1 ? a1 : a0)", "a0 > a1 ? a1 : a0",
+       "a0 & a1", strict_scalars=True),
+    Op("where", 3, "same", "a0 != 0 ? a1 : a2", "a0 != 0 ? a1 : a2", "a0 != 0 ? a1 : a2",
+       strict_scalars=True),
     Op("eq", 2, "bool", "a0 == a1", "a0 == a1", "a0 == a1"),
     Op("ne", 2, "bool", "a0 != a1", "a0 != a1", "a0 != a1"),
     Op("lt", 2, "bool", "a0 < a1", "a0 < a1", "a0 < a1"),
@@ -56,7 +61,7 @@ _TABLE = [
     Op("bitwise_and", 2, "same", None, "a0 & a1", "a0 & a1"),
     Op("bitwise_or", 2, "same", None, "a0 | a1", "a0 | a1"),
     Op("bitwise_xor", 2, "same", None, "a0 ^ a1", "a0 ^ a1"),
-    Op("copy", 1, "same", "a0", "a0", "a0"),
+    Op("copy", 1, "same", "a0", "a0", "a0", strict_scalars=True),
     Op("neg", 1, "same", "-a0", "-a0", bool_error=_NO_BOOL_NEG),
     Op("abs", 1, "same", "fabs(a0)", "a0 < 0 ? -a0 : a0", "a0"),
     Op("sign", 1, "same", _SIGN, _SIGN, "a0"),
@@ -97,8 +102,19 @@ _OPERATORS = {  # op: (operator, reflected operator, in-place operator)
 }
 
 
+_BOOL_SUB_BOTH = ("Subtraction, the `-` operator, with two bool tensors is not supported. Use "
+                  "the `^` or `logical_xor()` operator instead.")
+
+
 def _check_args(op: Op, args) -> None:
-    """Value checks PyTorch makes before launching (scalar zero divisors, negative powers)."""
+    """Value checks PyTorch makes before launching (zero divisors, negative powers, bools)."""
+    if op.name == "sub":
+        bools = [isinstance(x, bool) or (isinstance(x, Tensor) and x.dtype is dt.bool_)
+                 for x in args]
+        if all(bools):
+            raise RuntimeError(_BOOL_SUB_BOTH)
+        if any(bools):
+            raise RuntimeError(_NO_BOOL_SUB)
     if op.name in _INT_ZERO_CHECK or op.name == "pow":
         a, b = args
         if isinstance(a, Tensor) and not isinstance(b, Tensor) and \
@@ -112,7 +128,7 @@ def _check_args(op: Op, args) -> None:
                         f"{', '.join(type(x).__name__ for x in args)}")
 
 
-_CHECKED = frozenset(OPS[name] for name in _INT_ZERO_CHECK + ("pow",))
+_CHECKED = frozenset(OPS[name] for name in _INT_ZERO_CHECK + ("pow", "sub"))
 
 
 def _apply(op: Op, args, out=None):
@@ -161,6 +177,13 @@ def _operator(op: Op, reflected: bool = False):
     return method
 
 
+def _invert(self):
+    if self.dtype.is_floating_point:
+        raise TypeError(f"~ (operator.invert) is only implemented on integer and Boolean-type "
+                        f"tensors, not on {self.dtype.name}")
+    return run(OPS["bitwise_not"], (self,))
+
+
 def install(namespace: dict) -> None:
     """Define the functions in `namespace` and the methods/operators on Tensor."""
     for op in _TABLE:
@@ -182,18 +205,29 @@ def install(namespace: dict) -> None:
             setattr(Tensor, alias + "_", getattr(Tensor, name + "_"))
     Tensor.__neg__ = _method(OPS["neg"])
     Tensor.__abs__ = _method(OPS["abs"])
-    Tensor.__invert__ = _method(OPS["bitwise_not"])
+    Tensor.__invert__ = _invert
     Tensor.__pos__ = lambda self: self
 
 
 # -- ops with extra arguments, written in terms of the rows above ---------------------------
+def _check_alpha(input, other, alpha) -> None:
+    if isinstance(alpha, float) and all(
+            not isinstance(x, Tensor) or x.dtype.category != dt.FLOAT for x in (input, other)):
+        raise RuntimeError(f"For integral input tensors, argument alpha must not be a floating "
+                           f"point number (got alpha={alpha})")
+
+
 def add(input, other, *, alpha=1, out=None):
     """input + alpha * other."""
+    if alpha != 1:
+        _check_alpha(input, other, alpha)
     return _apply(OPS["add"], (input, other if alpha == 1 else other * alpha), out)
 
 
 def sub(input, other, *, alpha=1, out=None):
     """input - alpha * other."""
+    if alpha != 1:
+        _check_alpha(input, other, alpha)
     return _apply(OPS["sub"], (input, other if alpha == 1 else other * alpha), out)
 
 
@@ -201,7 +235,7 @@ def div(input, other, *, rounding_mode=None, out=None):
     """True division, or rounded with rounding_mode='trunc' / 'floor'."""
     names = {None: "div", "trunc": "div_trunc", "floor": "floor_divide"}
     if rounding_mode not in names:
-        raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' "
+        raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' "
                          f"but found '{rounding_mode}'")
     return _apply(OPS[names[rounding_mode]], (input, other), out)
 

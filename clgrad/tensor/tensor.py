@@ -40,6 +40,7 @@ class Tensor:
         "grad_fn",
         "requires_grad",
     )
+    __array_priority__ = 1000       # NumPy scalars on the left defer to Tensor's operators
 
     # -- construction ----------------------------------------------------------------------
     def __new__(cls, *args, dtype=None, device=None):

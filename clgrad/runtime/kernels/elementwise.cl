@@ -28,7 +28,9 @@
 inline ${ct} floordiv_int(${ct} a, ${ct} b)
 {
     if (b == 0) return 0;                   /* no trap: PyTorch raises for scalar zero */
+% if ct != "uchar":
     if (b == (${ct})-1) return (${ct})(-a);  /* INT_MIN / -1 traps on x86 */
+% endif
     ${ct} q = a / b;
     if ((a % b != 0) && ((a < 0) != (b < 0))) q -= 1;
     return q;
@@ -37,7 +39,11 @@ inline ${ct} floordiv_int(${ct} a, ${ct} b)
 % if "remainder_int" in helpers:
 inline ${ct} remainder_int(${ct} a, ${ct} b)
 {
-    if (b == 0 || b == (${ct})-1) return 0;
+% if ct == "uchar":
+    if (b == 0) return 0;
+% else:
+    if (b == 0 || b == (${ct})-1) return 0;    /* INT_MIN % -1 traps on x86 */
+% endif
     ${ct} r = a % b;
     if (r != 0 && ((r < 0) != (b < 0))) r += b;
     return r;
