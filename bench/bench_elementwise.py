@@ -44,6 +44,7 @@ def fma_rows(n: int) -> list:
     dev = clgrad.runtime.default_device()
     x, y = clgrad.tensor(a), clgrad.tensor(b)
     rows = [("clgrad", gb / best_time(lambda: x * y + x, dev.synchronize))]
+    rows.append(("clgrad addcmul", gb / best_time(lambda: x.addcmul(x, y), dev.synchronize)))
     rows.append(("numpy", gb / best_time(lambda: a * b + a)))
     if torch is not None:
         ta, tb = torch.from_numpy(a), torch.from_numpy(b)

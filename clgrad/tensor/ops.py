@@ -54,6 +54,8 @@ _TABLE = [
     Op("le", 2, "bool", "a0 <= a1", "a0 <= a1", "a0 <= a1"),
     Op("gt", 2, "bool", "a0 > a1", "a0 > a1", "a0 > a1"),
     Op("ge", 2, "bool", "a0 >= a1", "a0 >= a1", "a0 >= a1"),
+    Op("addcmul", 4, "same", "a0 + a3 * a1 * a2", "a0 + a3 * a1 * a2"),
+    Op("addcdiv", 4, "float", "a0 + a3 * a1 / a2"),
     Op("logical_and", 2, "bool", "a0 && a1", "a0 && a1", "a0 && a1"),
     Op("logical_or", 2, "bool", "a0 || a1", "a0 || a1", "a0 || a1"),
     Op("logical_xor", 2, "bool", "(a0 != 0) != (a1 != 0)", "(a0 != 0) != (a1 != 0)",
@@ -187,7 +189,8 @@ def _invert(self):
 def install(namespace: dict) -> None:
     """Define the functions in `namespace` and the methods/operators on Tensor."""
     for op in _TABLE:
-        if op.name in ("copy", "div_trunc", "clamp_min", "clamp_max", "clamp", "where"):
+        if op.name in ("copy", "div_trunc", "clamp_min", "clamp_max", "clamp", "where",
+                       "addcmul", "addcdiv"):
             continue
         namespace[op.name] = _function(op)
         setattr(Tensor, op.name, _method(op))
@@ -262,6 +265,21 @@ def where(condition, input=None, other=None, *, out=None):
     return run(OPS["where"], (condition, input, other), out)
 
 
+def addcmul(input, tensor1, tensor2, *, value=1, out=None):
+    """input + value * tensor1 * tensor2 in one kernel (one pass over memory)."""
+    return run(OPS["addcmul"], (input, tensor1, tensor2, value), out)
+
+
+def addcdiv(input, tensor1, tensor2, *, value=1, out=None):
+    """input + value * tensor1 / tensor2 in one kernel; integer inputs are refused."""
+    for t in (tensor1, tensor2):
+        if isinstance(t, Tensor) and not t.dtype.is_floating_point:
+            raise RuntimeError("Integer division with addcdiv is no longer supported; use "
+                               "floating-point tensor1 and tensor2 (got "
+                               f"{tensor1.dtype.name} and {tensor2.dtype.name})")
+    return run(OPS["addcdiv"], (input, tensor1, tensor2, value), out)
+
+
 def round(input, *, decimals=0, out=None):
     """Round half to even; with `decimals`, at that many decimal places (as PyTorch)."""
     if decimals == 0:
@@ -279,7 +297,8 @@ def clamp_max(input, max, *, out=None):
 
 
 EXTRA = {"add": add, "sub": sub, "div": div, "clamp": clamp, "clamp_min": clamp_min,
-         "clamp_max": clamp_max, "where": where, "round": round}
+         "clamp_max": clamp_max, "where": where, "round": round, "addcmul": addcmul,
+         "addcdiv": addcdiv}
 _CASTS = {"float": dt.float32, "double": dt.float64, "half": dt.float16, "long": dt.int64,
           "int": dt.int32, "short": dt.int16, "char": dt.int8, "byte": dt.uint8,
           "bool": dt.bool_}

@@ -124,7 +124,8 @@ def _call(name, **kwargs):
 
 
 # -- every op of the table, as a function --------------------------------------------------
-TABLE_OPS = [name for name in OPS if name not in ("copy", "div_trunc")]  # public by own name
+# public by their own name; addcmul/addcdiv take value= and have their own test
+TABLE_OPS = [name for name in OPS if name not in ("copy", "div_trunc", "addcmul", "addcdiv")]
 FLOAT_RESULT_UNARY = [n for n, op in OPS.items() if op.arity == 1 and op.result == "float"]
 NOT_FLOAT = {"bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not"}
 NOT_BOOL = {"sub", "neg", "floor_divide", "remainder", "fmod", "pow", "clamp", "abs", "relu",
@@ -892,3 +893,24 @@ def test_arithmetic_scalar_overflow_wraps_like_torch(dtype, fn):
                 dtype, np.full(3, np.inf if "+" in str(fn) else -np.inf, np.float32)))
     assert got.dtype is dtype
     np.testing.assert_array_equal(got.numpy(), want)
+
+
+@pytest.mark.parametrize("name", ["addcmul", "addcdiv"])
+@pytest.mark.parametrize("value", [1, 0.5, -2])
+def test_addcmul_addcdiv_match_torch(name, value, rng):
+    """Fused input + value * t1 (*|/) t2, broadcasting, as function, method and in-place."""
+    a = random_array((3, 4), F32, rng)
+    b = random_array((4,), F32, rng)
+    c = random_array((3, 1), F32, rng, low=1, high=3)
+    want = a + value * (b * c if name == "addcmul" else b / c)
+    x, y, z = clgrad.tensor(a), clgrad.tensor(b), clgrad.tensor(c)
+    assert_close(getattr(clgrad, name)(x, y, z, value=value), want)
+    assert_close(getattr(x, name)(y, z, value=value), want)
+    getattr(x, name + "_")(y, z, value=value)
+    assert_close(x, want)
+
+
+def test_addcdiv_refuses_integer_operands():
+    i = clgrad.arange(3)
+    with pytest.raises(RuntimeError, match="Integer division with addcdiv"):
+        clgrad.addcdiv(clgrad.ones(3), i, i)
