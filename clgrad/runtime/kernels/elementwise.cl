@@ -24,13 +24,18 @@
 #pragma OPENCL EXTENSION cl_khr_fp16 : enable
 % endif
 
+/* b == -1 in the compute type: guards INT_MIN / -1, which traps on x86 (never for uchar) */
+% if ct == "uchar":
+#define IS_MINUS_ONE(b) 0
+% else:
+#define IS_MINUS_ONE(b) ((b) == (${ct})-1)
+% endif
+
 % if "floordiv_int" in helpers:
 inline ${ct} floordiv_int(${ct} a, ${ct} b)
 {
     if (b == 0) return 0;                   /* no trap: PyTorch raises for scalar zero */
-% if ct != "uchar":
-    if (b == (${ct})-1) return (${ct})(-a);  /* INT_MIN / -1 traps on x86 */
-% endif
+    if (IS_MINUS_ONE(b)) return (${ct})(-a);
     ${ct} q = a / b;
     if ((a % b != 0) && ((a < 0) != (b < 0))) q -= 1;
     return q;
@@ -39,11 +44,7 @@ inline ${ct} floordiv_int(${ct} a, ${ct} b)
 % if "remainder_int" in helpers:
 inline ${ct} remainder_int(${ct} a, ${ct} b)
 {
-% if ct == "uchar":
-    if (b == 0) return 0;
-% else:
-    if (b == 0 || b == (${ct})-1) return 0;    /* INT_MIN % -1 traps on x86 */
-% endif
+    if (b == 0 || IS_MINUS_ONE(b)) return 0;
     ${ct} r = a % b;
     if (r != 0 && ((r < 0) != (b < 0))) r += b;
     return r;
