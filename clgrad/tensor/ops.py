@@ -48,12 +48,6 @@ _TABLE = [
        "a0 & a1", strict_scalars=True),
     Op("where", 3, "same", "a0 != 0 ? a1 : a2", "a0 != 0 ? a1 : a2", "a0 != 0 ? a1 : a2",
        strict_scalars=True),
-    Op("eq", 2, "bool", "a0 == a1", "a0 == a1", "a0 == a1"),
-    Op("ne", 2, "bool", "a0 != a1", "a0 != a1", "a0 != a1"),
-    Op("lt", 2, "bool", "a0 < a1", "a0 < a1", "a0 < a1"),
-    Op("le", 2, "bool", "a0 <= a1", "a0 <= a1", "a0 <= a1"),
-    Op("gt", 2, "bool", "a0 > a1", "a0 > a1", "a0 > a1"),
-    Op("ge", 2, "bool", "a0 >= a1", "a0 >= a1", "a0 >= a1"),
     Op("addcmul", 4, "same", "a0 + a3 * a1 * a2", "a0 + a3 * a1 * a2"),
     Op("addcdiv", 4, "float", "a0 + a3 * a1 / a2"),
     Op("logical_and", 2, "bool", "a0 && a1", "a0 && a1", "a0 && a1"),
@@ -77,6 +71,8 @@ _TABLE = [
     Op("bitwise_not", 1, "same", None, "~a0", "!a0"),
     Op("reciprocal", 1, "float", "1 / a0"),
     Op("sigmoid", 1, "float", "1 / (1 + exp(-a0))"),
+] + [Op(name, 2, "bool", *[f"a0 {c} a1"] * 3) for name, c in (
+    ("eq", "=="), ("ne", "!="), ("lt", "<"), ("le", "<="), ("gt", ">"), ("ge", ">="))
 ] + [Op(name, 1, "float", f"{name}(a0)") for name in (
     "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt", "rsqrt", "sin", "cos",
     "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "erf")]

@@ -17,12 +17,7 @@
 ##   chunk       elements per work-item, walked contiguously (CPU devices vectorise the
 ##               loop; GPUs use 1)
 ##   fp64, fp16  enable the double / half extensions
-% if fp64:
-#pragma OPENCL EXTENSION cl_khr_fp64 : enable
-% endif
-% if fp16:
-#pragma OPENCL EXTENSION cl_khr_fp16 : enable
-% endif
+<%include file="extensions.cl"/>
 
 /* b == -1 in the compute type: guards INT_MIN / -1, which traps on x86 (never for uchar) */
 % if ct == "uchar":

@@ -8,12 +8,7 @@
 ##   dist       "uniform" (a + (b - a) * U[0,1)), "normal" (a + b * N(0,1)),
 ##              "randint" (a + bits % (b - a), in long), "bits" (raw first 32-bit word)
 ##   fp64, fp16 enable the double / half extensions
-% if fp64:
-#pragma OPENCL EXTENSION cl_khr_fp64 : enable
-% endif
-% if fp16:
-#pragma OPENCL EXTENSION cl_khr_fp16 : enable
-% endif
+<%include file="extensions.cl"/>
 
 inline uint4 philox4x32_10(uint4 c, uint2 k)
 {

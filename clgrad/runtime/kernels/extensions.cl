@@ -1,0 +1,10 @@
+## Shared header: enables the OpenCL extensions the kernel's dtypes need.
+##
+## Parameters
+##   fp64, fp16  enable the double / half extensions
+% if fp64:
+#pragma OPENCL EXTENSION cl_khr_fp64 : enable
+% endif
+% if fp16:
+#pragma OPENCL EXTENSION cl_khr_fp16 : enable
+% endif
