@@ -71,6 +71,21 @@ def is_contiguous(shape, strides) -> bool:
     return True
 
 
+def dense_strides(shape, strides):
+    """`strides` if the layout is a permuted contiguous one (dense, non-overlapping), else None.
+
+    Such a layout can be copied as it is (PyTorch's preserve_format); any other is made
+    contiguous.
+    """
+    dims = sorted((i for i, s in enumerate(shape) if s != 1), key=lambda i: -strides[i])
+    expected = 1
+    for i in reversed(dims):
+        if strides[i] != expected:
+            return None
+        expected *= shape[i]
+    return tuple(strides)
+
+
 def normalize_dim(dim: int, ndim: int) -> int:
     """A dim in [-ndim, ndim) as a non-negative index (0-d tensors accept -1 and 0)."""
     if not isinstance(dim, Integral) or isinstance(dim, bool):

@@ -15,6 +15,7 @@ from .format import format_tensor
 from .shape import (
     Size,
     contiguous_strides,
+    dense_strides,
     infer_shape,
     is_contiguous,
     normalize_dim,
@@ -347,10 +348,16 @@ class Tensor:
 
     # -- copies ------------------------------------------------------------------------------
     def contiguous(self, memory_format=None) -> Tensor:
-        return self if self._contig else self.clone()
+        return self if self._contig else elementwise.run(_ops().copy, (self,))
 
     def clone(self, memory_format=None) -> Tensor:
-        return elementwise.run(_ops().copy, (self,))
+        """A copy with its own storage; a dense permuted layout keeps its strides."""
+        strides = dense_strides(self._shape, self._stride) if self._numel else None
+        if strides is None or self._contig:
+            return elementwise.run(_ops().copy, (self,))
+        out = Tensor._make(Storage(self.device, self._numel * self.dtype.itemsize),
+                           self._shape, strides, 0, self.dtype)
+        return elementwise.run(_ops().copy, (self,), out=out)
 
     def copy_(self, src, non_blocking: bool = False) -> Tensor:
         """Copy `src` (tensor or number, broadcast to self's shape, any device) into self."""

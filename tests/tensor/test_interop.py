@@ -396,13 +396,15 @@ def test_clone_is_independent():
 
 
 @needs_torch
-@pytest.mark.xfail(strict=True, reason="clone() always returns a contiguous tensor; PyTorch's "
-                                       "default memory_format=torch.preserve_format keeps the "
-                                       "strides of a dense non-overlapping input (x.t().clone() "
-                                       "has x.t()'s strides)")
 def test_clone_preserves_strides_of_dense_input_like_torch():
-    x, tx = clgrad.zeros(3, 4).t(), torch.zeros(3, 4).t()
+    x, tx = clgrad.arange(12.).reshape(3, 4).t(), torch.arange(12.).reshape(3, 4).t()
     assert x.clone().stride() == tx.clone().stride()
+    assert x.clone().tolist() == tx.tolist()
+    y = clgrad.arange(24.).reshape(2, 3, 4).permute(2, 0, 1)
+    ty = torch.arange(24.).reshape(2, 3, 4).permute(2, 0, 1)
+    assert y.clone().stride() == ty.clone().stride() and y.clone().tolist() == ty.tolist()
+    z, tz = clgrad.arange(24.).reshape(4, 6)[:, ::2], torch.arange(24.).reshape(4, 6)[:, ::2]
+    assert z.clone().stride() == tz.clone().stride() and z.clone().tolist() == tz.tolist()
 
 
 # -- metadata and data_ptr --------------------------------------------------------------------
