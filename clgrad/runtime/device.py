@@ -280,6 +280,9 @@ def device(spec, index: int | None = None) -> Device:
         return cpu_device()
     if kind in ("cuda", "gpu"):
         return _gpu(int(number or 0), spec)
+    if kind == "opencl" and not number:
+        raise RuntimeError(f"Device '{spec}': expected 'opencl:N' with N the device number. "
+                           f"Devices found:\n{device_table()}")
     if kind == "opencl" and number:
         devices = all_devices()
         if int(number) >= len(devices):

@@ -89,6 +89,8 @@ def arange(start=0, end=None, step=1, *, dtype=None, device=None, requires_grad=
         dtype = dt.get_default_dtype() if is_float else dt.int64
     if dtype.category != dt.FLOAT and all(math.isfinite(x) for x in (start, end, step)):
         start, end, step = int(start), int(end), int(step)   # PyTorch truncates first
+    if not all(math.isfinite(x) for x in (start, end, step)):
+        raise RuntimeError(f"arange: unsupported range: {start} -> {end} (step {step})")
     if step == 0:
         raise RuntimeError("arange: step must be nonzero")
     if not all(math.isfinite(x) for x in (start, end)):
@@ -168,6 +170,8 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
                       "clgrad.tensor(sourceTensor).", UserWarning, stacklevel=2)
         t = data.detach().to(device or data.device, dtype or data.dtype, copy=True)
         return _finish(t, requires_grad)
+    if data is None:
+        raise TypeError("Could not infer dtype of NoneType")
     array, dtype = _host_data(data, dtype)
     return _finish(Tensor._from_host(array, _device(device)), requires_grad)
 

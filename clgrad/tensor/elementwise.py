@@ -6,13 +6,17 @@ skips all stride work, and the kernel comes from a dict keyed by what the source
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from ..runtime import program
 from . import dtype as dt
 from .shape import broadcast_shapes, broadcast_strides, collapse
 
-_INT31 = 2**31 - 1
+# 32-bit kernel indices while every offset, plus a work-item's chunk and the launch padding,
+# stays below 2**31 (storage sizes in bytes bound the element counts).
+_INT31 = 2**31 - 1 - 2**20
 _SCALAR_NP = {"uchar": np.uint8, "char": np.int8, "short": np.int16, "int": np.int32,
               "long": np.int64, "float": np.float32, "double": np.float64}
 _IDX_NP = {"int": np.int32, "long": np.int64}
@@ -106,6 +110,8 @@ def run(op: Op, operands, out=None, result_dtype=None, unsafe=False, compute=Non
     if out is None:
         out = Tensor._empty(shape, result, device)
     else:
+        if out._shape != shape and not (fill or unsafe) and all(x is not out for x in operands):
+            _resize_out(op, out, shape)         # out= (not in-place): PyTorch resizes it
         _check_out(op, out, shape, result, device, unsafe, fill)
         result = out.dtype
         operands = _unalias(operands, out)
@@ -133,6 +139,17 @@ def _check_out(op, out, shape, result, device, unsafe, fill):
     out._storage.version += 1
 
 
+def _resize_out(op, out, shape):
+    """Give `out` new storage of `shape` (PyTorch resizes out= tensors; warns if non-empty)."""
+    if out._numel:
+        warnings.warn(f"{op.name}: an output with one or more elements was resized since it "
+                      f"had shape {list(out._shape)}, which does not match the required output "
+                      f"shape {list(shape)}.", UserWarning, stacklevel=4)
+    fresh = Tensor._empty(tuple(shape), out.dtype, out._storage.device)
+    out._storage, out._shape, out._stride = fresh._storage, fresh._shape, fresh._stride
+    out._offset, out._numel, out._contig = 0, fresh._numel, True
+
+
 def _unalias(operands, out):
     """Operands that share `out`'s memory in another layout, replaced by copies.
 
@@ -141,7 +158,8 @@ def _unalias(operands, out):
     """
     st = out._storage
     if not any(isinstance(x, Tensor) and x._storage is st and
-               (x._offset != out._offset or x._stride != out._stride) for x in operands):
+               (x._offset != out._offset or x._stride != out._stride or
+                x._shape != out._shape) for x in operands):
         return operands
     return tuple(x.clone() if isinstance(x, Tensor) and x._storage is st else x
                  for x in operands)

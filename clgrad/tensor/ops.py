@@ -263,6 +263,9 @@ def where(condition, input=None, other=None, *, out=None):
 
 def addcmul(input, tensor1, tensor2, *, value=1, out=None):
     """input + value * tensor1 * tensor2 in one kernel (one pass over memory)."""
+    if all(not isinstance(x, Tensor) or x.dtype.category != dt.FLOAT
+           for x in (input, tensor1, tensor2)):
+        value = int(value)             # value does not promote integer inputs (PyTorch)
     return run(OPS["addcmul"], (input, tensor1, tensor2, value), out)
 
 

@@ -55,8 +55,12 @@ class Storage:
         """An address-like identity: equal for views of one storage, distinct otherwise."""
         return self._uid << 40
 
-    def host(self) -> np.ndarray:
-        """The whole buffer as host bytes, shared with the device (CPU devices only)."""
+    def host(self, share: bool = True) -> np.ndarray:
+        """The whole buffer as host bytes, mapped from the device (CPU devices only).
+
+        `share` marks the storage as held by NumPy (ops on it then wait for completion);
+        a caller that only copies the bytes out passes False.
+        """
         if self._host is None:
             self.device.queue.finish()
             if self.nbytes == 0:
@@ -64,9 +68,10 @@ class Storage:
             else:
                 self._host, _ = cl.enqueue_map_buffer(
                     self.device.queue, self.buffer, _MAP_FLAGS, 0, (self.nbytes,), np.uint8)
-            self.shared = True
+            self.shared = self.shared or share
         else:
             self.device.queue.finish()
+            self.shared = self.shared or share
         return self._host
 
     def read(self, offset: int, nbytes: int) -> np.ndarray:
@@ -95,8 +100,9 @@ class HostView:
 
     __slots__ = ("__array_interface__", "storage")
 
-    def __init__(self, storage: Storage, np_dtype, shape, strides, offset: int):
-        host = storage.host()
+    def __init__(self, storage: Storage, np_dtype, shape, strides, offset: int,
+                 share: bool = True):
+        host = storage.host(share)
         itemsize = np_dtype.itemsize
         self.storage = storage
         self.__array_interface__ = {

@@ -47,7 +47,11 @@ class Tensor:
     def __new__(cls, *args, dtype=None, device=None):
         """`Tensor(2, 3)` is uninitialised float32; `Tensor([1, 2])` copies data as float32."""
         from .creation import empty, tensor
-        if args and not all(isinstance(a, int) for a in args):
+        if not args:
+            return empty(0, dtype=dtype, device=device)
+        if len(args) == 1 and isinstance(args[0], Size):
+            return empty(args[0], dtype=dtype, device=device)
+        if not all(isinstance(a, int) for a in args):
             if len(args) != 1:
                 raise TypeError("Tensor() takes sizes or a single data argument")
             return tensor(args[0], dtype=dtype or dt.get_default_dtype(), device=device)
@@ -407,7 +411,8 @@ class Tensor:
     def _host_array(self) -> np.ndarray:
         """A host copy of the elements (NumPy array of the tensor's shape)."""
         if self._storage.device.kind == "cpu" and not self._storage.device.is_simulator:
-            return np.array(self._host_view())
+            return np.array(np.asarray(HostView(self._storage, self.dtype.np, self._shape,
+                                                self._stride, self._offset, share=False)))
         src = self if self._contig else self.contiguous()
         itemsize = self.dtype.itemsize
         raw = src._storage.read(src._offset * itemsize, self._numel * itemsize)
@@ -494,8 +499,15 @@ class Tensor:
     def __hash__(self) -> int:
         return id(self)
 
+    def __deepcopy__(self, memo) -> Tensor:
+        copied = self.clone()
+        copied.requires_grad = self.requires_grad
+        memo[id(self)] = copied
+        return copied
+
     def __reduce__(self):
-        raise TypeError("clgrad tensors are not picklable; use clgrad.save (safe format)")
+        raise TypeError("clgrad tensors cannot be pickled (unpickling runs code from the file); "
+                        "copy them with clone() or copy.deepcopy()")
 
 
 _LAYOUTS: dict = {}      # shape -> (Size, contiguous strides, numel) for new tensors

@@ -285,3 +285,8 @@ def test_out_of_memory_is_a_runtime_error_with_sizes():
         clgrad.empty(huge, dtype=clgrad.uint8)
     assert isinstance(info.value, RuntimeError) and clgrad.OutOfMemoryError is OutOfMemoryError
     assert clgrad.zeros(4).tolist() == [0.0] * 4          # the device still works
+
+
+def test_opencl_without_a_number_is_an_error():
+    with pytest.raises(RuntimeError, match="expected 'opencl:N'"):
+        clgrad.device("opencl")

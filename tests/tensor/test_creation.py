@@ -697,3 +697,14 @@ def test_random_fills_of_empty_tensors_do_not_advance_the_stream():
     clgrad.manual_seed(2)
     assert clgrad.rand(0, 3).shape == (0, 3)
     assert clgrad.default_generator.get_state() == (2, 0)
+
+
+@pytest.mark.parametrize("args", [(0, 1, float("nan")), (0, float("inf"), 1)], ids=str)
+def test_arange_non_finite_arguments_raise(args):
+    with pytest.raises(RuntimeError, match="unsupported range"):
+        clgrad.arange(*args)
+
+
+def test_tensor_of_none_raises_type_error():
+    with pytest.raises(TypeError, match="NoneType"):
+        clgrad.tensor(None)

@@ -914,3 +914,31 @@ def test_addcdiv_refuses_integer_operands():
     i = clgrad.arange(3)
     with pytest.raises(RuntimeError, match="Integer division with addcdiv"):
         clgrad.addcdiv(clgrad.ones(3), i, i)
+
+
+@pytest.mark.parametrize("make", [lambda x: x[0:1], lambda x: x[:1].expand(64), lambda x: x[::1]],
+                         ids=["first-element", "expanded", "self"])
+def test_inplace_reading_a_view_of_its_output(make):
+    """x.add_(view of x): the view is read as it was before the op (no torn reads)."""
+    x = clgrad.arange(64.)
+    before = make(x).numpy().copy()
+    x.add_(make(x))
+    np.testing.assert_array_equal(x.numpy(), np.arange(64.) + before)
+
+
+def test_out_of_another_shape_is_resized():
+    out = clgrad.empty(0)
+    assert clgrad.add(clgrad.ones(1, 3), clgrad.ones(3), out=out) is out
+    assert out.shape == (1, 3) and out.tolist() == [[2, 2, 2]]
+    full = clgrad.zeros(5)
+    with pytest.warns(UserWarning, match="resized"):
+        clgrad.mul(clgrad.ones(2), 3, out=full)
+    assert full.tolist() == [3, 3]
+    with pytest.raises(RuntimeError, match="doesn't match the broadcast shape"):
+        clgrad.ones(3).add_(clgrad.ones(2, 3))
+
+
+def test_addcmul_value_does_not_promote_integers():
+    i = clgrad.ones(2, dtype=clgrad.int64)
+    got = clgrad.addcmul(i, clgrad.tensor([2, 3]), clgrad.tensor([4, 5]), value=0.5)
+    assert got.dtype is clgrad.int64 and got.tolist() == [1, 1]

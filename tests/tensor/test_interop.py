@@ -437,5 +437,29 @@ def test_data_ptr_identity_for_views_starting_at_the_same_element():
 
 def test_tensors_are_not_picklable():
     import pickle
-    with pytest.raises(TypeError, match="clgrad.save"):
+    with pytest.raises(TypeError, match="cannot be pickled"):
         pickle.dumps(clgrad.zeros(2))
+
+
+def test_deepcopy_copies_data_and_requires_grad():
+    import copy
+    x = clgrad.arange(4.).requires_grad_()
+    y = copy.deepcopy(x)
+    assert y.tolist() == [0, 1, 2, 3] and y.requires_grad
+    assert y.untyped_storage() is not x.untyped_storage()
+
+
+def test_reading_to_host_does_not_make_later_ops_synchronous():
+    """repr/tolist copy out; only numpy() views make the storage NumPy-shared."""
+    x = clgrad.ones(4)
+    repr(x), x.tolist()
+    assert not x.untyped_storage().shared
+    x.numpy()
+    assert x.untyped_storage().shared
+
+
+def test_tensor_constructor_forms():
+    assert clgrad.Tensor().shape == (0,)
+    assert clgrad.Tensor(clgrad.Size([2, 3])).shape == (2, 3)
+    assert clgrad.Tensor(2, 3).dtype is clgrad.float32
+    assert clgrad.Tensor([1, 2]).tolist() == [1.0, 2.0]
