@@ -144,8 +144,7 @@ class Device:
 
     # -- identity ------------------------------------------------------------------------
     def __str__(self) -> str:
-        if self.kind == "cpu" and _cpu is None and not self.is_simulator:
-            _resolve_cpu_quietly()
+        _settle_cpu_name(self)
         if self.type == "cpu":
             return "cpu"
         if self.type == "cuda":
@@ -153,8 +152,7 @@ class Device:
         return f"opencl:{self.ordinal}"
 
     def __repr__(self) -> str:
-        if self.kind == "cpu" and _cpu is None and not self.is_simulator:
-            _resolve_cpu_quietly()
+        _settle_cpu_name(self)
         if self.type == "cpu":
             return "device(type='cpu')"
         return f"device(type='{self.type}', index={self.index})"
@@ -245,12 +243,13 @@ def cpu_device() -> Device:
     return _cpu
 
 
-def _resolve_cpu_quietly() -> None:
-    """Decide which device is 'cpu' (so names never change later); no error if none is."""
-    try:
-        cpu_device()
-    except RuntimeError:
-        pass
+def _settle_cpu_name(dev: Device) -> None:
+    """Before naming a CPU device, decide which device is 'cpu' (so names never change)."""
+    if dev.kind == "cpu" and _cpu is None and not dev.is_simulator:
+        try:
+            cpu_device()
+        except RuntimeError:
+            pass
 
 
 def _gpu(index: int, spec: str) -> Device:

@@ -13,7 +13,6 @@ import re
 import sys
 from pathlib import Path
 
-import numpy as np
 import pyopencl as cl
 from mako.lookup import TemplateLookup
 
@@ -81,5 +80,3 @@ def launch(device, kernel, n: int, *args) -> None:
     wg = device.work_group
     kernel(device.queue, ((n + wg - 1) // wg * wg,), (wg,), *args)
 
-
-INDEX_DTYPE = np.dtype(np.int64)

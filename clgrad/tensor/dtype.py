@@ -42,9 +42,6 @@ class dtype:
     def __reduce__(self):
         return (_by_name, (self.name,))
 
-    def to_real(self) -> dtype:
-        return self
-
 
 bool_ = dtype("bool", np.bool_, "uchar", BOOL)
 uint8 = dtype("uint8", np.uint8, "uchar", INT)

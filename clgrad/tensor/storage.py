@@ -61,17 +61,14 @@ class Storage:
         `share` marks the storage as held by NumPy (ops on it then wait for completion);
         a caller that only copies the bytes out passes False.
         """
+        self.device.queue.finish()
         if self._host is None:
-            self.device.queue.finish()
             if self.nbytes == 0:
                 self._host = np.empty(0, np.uint8)
             else:
                 self._host, _ = cl.enqueue_map_buffer(
                     self.device.queue, self.buffer, _MAP_FLAGS, 0, (self.nbytes,), np.uint8)
-            self.shared = self.shared or share
-        else:
-            self.device.queue.finish()
-            self.shared = self.shared or share
+        self.shared = self.shared or share
         return self._host
 
     def read(self, offset: int, nbytes: int) -> np.ndarray:

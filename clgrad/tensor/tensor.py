@@ -411,16 +411,16 @@ class Tensor:
     def _host_array(self) -> np.ndarray:
         """A host copy of the elements (NumPy array of the tensor's shape)."""
         if self._storage.device.kind == "cpu" and not self._storage.device.is_simulator:
-            return np.array(np.asarray(HostView(self._storage, self.dtype.np, self._shape,
-                                                self._stride, self._offset, share=False)))
+            return np.array(self._host_view(share=False))
         src = self if self._contig else self.contiguous()
         itemsize = self.dtype.itemsize
         raw = src._storage.read(src._offset * itemsize, self._numel * itemsize)
         return raw.view(self.dtype.np).reshape(self._shape)
 
-    def _host_view(self) -> np.ndarray:
+    def _host_view(self, share: bool = True) -> np.ndarray:
+        """The elements through the mapped storage; `share`: NumPy keeps this view."""
         return np.asarray(HostView(self._storage, self.dtype.np, self._shape, self._stride,
-                                   self._offset))
+                                   self._offset, share))
 
     def numpy(self, force: bool = False) -> np.ndarray:
         """The elements as a NumPy array sharing memory (CPU device); `force` copies."""
