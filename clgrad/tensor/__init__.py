@@ -1,5 +1,5 @@
 """Tensor layer: Storage + Tensor metadata and the raw (non-differentiable) ops."""
-from . import creation, indexing, ops, random
+from . import creation, indexing, joins, linalg, ops, random, reduce
 from .dtype import dtype, get_default_dtype, promote_types, set_default_dtype
 from .shape import Size
 from .tensor import Tensor
@@ -12,7 +12,10 @@ def _namespace() -> dict:
     ops.install_extra(namespace)
     creation.install(namespace)
     random.install(namespace)
-    indexing.install()
+    indexing.install(namespace)
+    reduce.install(namespace)
+    linalg.install(namespace)
+    joins.install(namespace)
     return namespace
 
 

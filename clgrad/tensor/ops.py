@@ -253,8 +253,8 @@ def clamp(input, min=None, max=None, *, out=None):
 def where(condition, input=None, other=None, *, out=None):
     """Elements of `input` where `condition` is True, else of `other`."""
     if input is None and other is None:
-        raise NotImplementedError("where(condition) (the nonzero form) is not implemented yet; "
-                                  "use where(condition, input, other)")
+        from .indexing import nonzero     # where(condition) is nonzero(as_tuple=True)
+        return nonzero(condition, as_tuple=True)
     if not isinstance(condition, Tensor) or condition.dtype is not dt.bool_:
         got = condition.dtype.name if isinstance(condition, Tensor) else type(condition).__name__
         raise RuntimeError(f"where expected condition to be a boolean tensor, but got {got}")
