@@ -11,6 +11,7 @@ import numbers
 import warnings
 
 from . import dtype as dt
+from . import sorting
 from .elementwise import Op, run
 from .ops import OPS, copy
 from .shape import normalize_dim
@@ -315,5 +316,4 @@ def install(namespace: dict) -> None:
     Tensor.repeat = repeat
     Tensor.tril_ = lambda self, diagonal=0: tril(self, diagonal, out=self)
     Tensor.triu_ = lambda self, diagonal=0: triu(self, diagonal, out=self)
-    from . import sorting
     sorting.install(namespace)
