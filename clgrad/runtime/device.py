@@ -27,6 +27,7 @@ class Device:
         "build_options",
         "chunk",
         "cl_device",
+        "compute_units",
         "driver_version",
         "fp16",
         "fp64",
@@ -66,6 +67,7 @@ class Device:
         self.fp64 = "cl_khr_fp64" in extensions
         self.fp16 = "cl_khr_fp16" in extensions
         self.max_work_group_size = cl_device.max_work_group_size
+        self.compute_units = cl_device.max_compute_units
         self.local_mem_size = cl_device.local_mem_size
         self.global_mem_size = cl_device.global_mem_size
         self.driver_version = cl_device.driver_version.strip()

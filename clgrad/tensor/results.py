@@ -7,5 +7,3 @@ max = namedtuple("max", ["values", "indices"])
 min = namedtuple("min", ["values", "indices"])
 sort = namedtuple("sort", ["values", "indices"])
 topk = namedtuple("topk", ["values", "indices"])
-var_mean = namedtuple("var_mean", ["var", "mean"])   # positional (var, mean), as PyTorch
-std_mean = namedtuple("std_mean", ["std", "mean"])

@@ -1,0 +1,246 @@
+## Reduce kernel: out[m] = POST(combine over the reduced elements j of MAP(in[m, j])).
+##
+## The input is viewed as kept dims (collapsed; m walks them in C order, and the output is
+## dense in m) and reduced dims (collapsed; j walks them). The reduced range may be split into
+## `parts`; each part then writes a partial result at out[m * parts + part] and a second launch
+## (first=False) reduces those partials.
+##
+## Parameters
+##   name      kernel name
+##   in_type   C storage type of the input (bool is stored as uchar)
+##   acc       C type of the accumulator (and of partial results)
+##   out_type  C storage type of the output
+##   combine   "sum" | "prod" | "max" | "min" | "and" | "or" | "argmax" | "argmin"
+##             (the arg* forms track the index j of the winner; ties keep the lowest j,
+##             NaN wins over numbers as PyTorch's max/min do)
+##   kahan     compensated summation (float sums): error independent of the length
+##   map       C expression over x (the element as acc) and aux: what is accumulated
+##   post      C expression over r (the result), count and aux: what is stored
+##   aux       read a per-output value aux[m] (a mean for var, a max for logsumexp)
+##   first     apply MAP (a first pass); a second pass reduces partial results as they are
+##   with_idx  the input carries indices (second pass of an arg* reduction)
+##   mode      "loop": one work-item per (output, part), walking the reduced dims in nested
+##             loops (outer-dim reductions: neighbouring work-items read neighbouring memory);
+##             "group": one work-group per (output, part), work-items stride over j and
+##             meet in a local-memory tree (inner-dim and whole-tensor reductions)
+##   wg        work-group size in group mode (a power of two)
+##   kdim      number of kept dims; rdim: number of reduced dims
+##   idx       index type ("int" or "long")
+##   fp64, fp16  enable the double / half extensions
+<%
+    arg = combine in ("argmax", "argmin")
+    # the value read at position p (MAP applies on a first pass only)
+    value = f"map_value(({ct})in[p], aux)" if first else "in[p]"
+%>
+<%include file="extensions.cl"/>
+
+% if acc in ("float", "double", "half"):
+#define LOWEST (-INFINITY)
+#define HIGHEST INFINITY
+#define ISNAN(v) isnan(v)
+% else:
+#define LOWEST ${{"uchar": "0", "char": "CHAR_MIN", "short": "SHRT_MIN", "int": "INT_MIN", "long": "LONG_MIN"}[acc]}
+#define HIGHEST ${{"uchar": "UCHAR_MAX", "char": "CHAR_MAX", "short": "SHRT_MAX", "int": "INT_MAX", "long": "LONG_MAX"}[acc]}
+#define ISNAN(v) 0
+% endif
+
+% if arg:
+/* Whether candidate (b, jb) beats the current (a, ja): NaN first, then the larger (smaller)
+   value, then the lower index. ja < 0 marks "nothing seen yet". */
+inline int wins(${acc} a, long ja, ${acc} b, long jb)
+{
+    if (jb < 0) return 0;
+    if (ja < 0) return 1;
+    if (ISNAN(a)) return ISNAN(b) && jb < ja;
+    if (ISNAN(b)) return 1;
+    if (b == a) return jb < ja;
+    return b ${">" if combine == "argmax" else "<"} a;
+}
+% endif
+
+<%def name="init()">\
+% if combine in ("sum", "or"):
+(${acc})0\
+% elif combine in ("prod", "and"):
+(${acc})1\
+% elif combine in ("max", "argmax"):
+LOWEST\
+% else:
+HIGHEST\
+% endif
+</%def>
+
+## Fold value v (index j) into accumulator r (its index rr; Kahan compensation c).
+<%def name="fold(r, v, j)">\
+% if combine == "sum" and kahan:
+        { ${acc} y = ${v} - c; ${acc} t = ${r} + y; c = isfinite(t) ? (t - ${r}) - y : 0; ${r} = t; }
+% elif combine == "sum":
+        ${r} += ${v};
+% elif combine == "prod":
+        ${r} *= ${v};
+% elif combine == "max":
+        { ${acc} v_ = ${v}; if (ISNAN(v_) || v_ > ${r}) ${r} = v_; }
+% elif combine == "min":
+        { ${acc} v_ = ${v}; if (ISNAN(v_) || v_ < ${r}) ${r} = v_; }
+% elif combine == "and":
+        ${r} = ${r} && (${v});
+% elif combine == "or":
+        ${r} = ${r} || (${v});
+% else:
+        { ${acc} v_ = ${v}; long j_ = ${j}; if (wins(${r}, rr, v_, j_)) { ${r} = v_; rr = j_; } }
+% endif
+</%def>
+
+
+inline ${acc} map_value(${ct} x, ${acc} aux)
+{
+    return ${map};
+}
+
+__kernel void ${name}(
+    __global const ${in_type} *in, ${idx} in_off,
+% if with_idx:
+    __global const long *in_j, ${idx} in_j_off,
+% endif
+% if aux:
+    __global const ${acc} *auxp, ${idx} aux_off,
+% endif
+    __global ${out_type} *out, ${idx} out_off,
+% if arg:
+    __global long *out_j, ${idx} out_j_off,
+% endif
+% for d in range(kdim):
+    ${idx} ksize${d}, ${idx} kst${d},
+% endfor
+% for d in range(rdim):
+    ${idx} rsize${d}, ${idx} rst${d},
+% endfor
+    ${idx} m_count, ${idx} parts, ${idx} part_len, ${acc} count)
+{
+% if mode == "group":
+    const ${idx} g = (${idx})get_group_id(0);
+    const ${idx} lid = (${idx})get_local_id(0);
+    const ${idx} m = g / parts, part = g - m * parts;
+% else:
+    const ${idx} gid = (${idx})get_global_id(0);
+    if (gid >= m_count * parts) return;
+    const ${idx} part = gid / m_count, m = gid - part * m_count;
+% endif
+    /* kept position m -> input base offset */
+    ${idx} base = in_off, rem = m, c_;
+% for d in reversed(range(kdim)):
+%   if d > 0:
+    c_ = rem % ksize${d}; rem = rem / ksize${d}; base += c_ * kst${d};
+%   else:
+    base += rem * kst${d};
+%   endif
+% endfor
+% if aux:
+    const ${acc} aux = auxp[aux_off + m];
+% else:
+    const ${acc} aux = 0;
+% endif
+    ${acc} r = ${init()};
+    long rr = -1;
+    ${acc} c = 0;
+% if mode == "loop":
+    /* part covers rows [lo, hi) of the outermost reduced dim; inner reduced dims fully */
+    const ${idx} lo = part * part_len;
+    const ${idx} hi = min(lo + part_len, (${idx})rsize0);
+    long j = (long)lo * (${" * ".join(["(long)1"] + [f"(long)rsize{d}" for d in range(1, rdim)])});
+% for d in range(rdim):
+    for (${idx} i${d} = ${"lo" if d == 0 else "0"}; i${d} < ${"hi" if d == 0 else f"rsize{d}"}; ++i${d}) {
+% endfor
+        const ${idx} p = base ${"".join(f" + i{d} * rst{d}" for d in range(rdim))};
+% if with_idx:
+${fold("r", value, "in_j[in_j_off + p - in_off]")}
+% else:
+${fold("r", value, "j")}
+% endif
+        ++j;
+% for d in range(rdim):
+    }
+% endfor
+    const ${idx} o = m * parts + part;
+% else:
+    const ${idx} lo = part * part_len;
+    ${idx} total = 1${"".join(f" * rsize{d}" for d in range(rdim))};
+    const ${idx} hi = min(lo + part_len, total);
+    for (${idx} j = lo + lid; j < hi; j += ${wg}) {
+% if rdim == 1:
+        const ${idx} p = base + j * rst0;
+% else:
+        ${idx} p = base, jr = j, q;
+%   for d in reversed(range(rdim)):
+%     if d > 0:
+        q = jr % rsize${d}; jr = jr / rsize${d}; p += q * rst${d};
+%     else:
+        p += jr * rst${d};
+%     endif
+%   endfor
+% endif
+% if with_idx:
+${fold("r", value, "in_j[in_j_off + p - in_off]")}
+% else:
+${fold("r", value, "j")}
+% endif
+    }
+    /* tree over the work-group, pairwise */
+    __local ${acc} tree[${wg}];
+% if arg:
+    __local long tree_j[${wg}];
+    tree_j[lid] = rr;
+% endif
+% if combine == "sum" and kahan:
+    tree[lid] = r - c;
+% else:
+    tree[lid] = r;
+% endif
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (${idx} s = ${wg // 2}; s > 0; s >>= 1) {
+        if (lid < s) {
+            ${acc} a = tree[lid], b = tree[lid + s];
+% if combine == "sum":
+            tree[lid] = a + b;
+% elif combine == "prod":
+            tree[lid] = a * b;
+% elif combine == "max":
+            tree[lid] = (ISNAN(b) || b > a) && !ISNAN(a) ? b : a;
+% elif combine == "min":
+            tree[lid] = (ISNAN(b) || b < a) && !ISNAN(a) ? b : a;
+% elif combine == "and":
+            tree[lid] = a && b;
+% elif combine == "or":
+            tree[lid] = a || b;
+% else:
+            if (wins(a, tree_j[lid], b, tree_j[lid + s])) {
+                tree[lid] = b;
+                tree_j[lid] = tree_j[lid + s];
+            }
+% endif
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    if (lid != 0) return;
+    r = tree[0];
+    c = 0;
+% if arg:
+    rr = tree_j[0];
+% endif
+    const ${idx} o = m * parts + part;
+% endif
+% if combine == "sum" and kahan and mode == "loop":
+    r -= c;
+% endif
+    if (parts > 1) {
+        out[out_off + o] = (${out_type})r;
+% if arg:
+        out_j[out_j_off + o] = rr;
+% endif
+        return;
+    }
+    out[out_off + o] = (${out_type})(${post});
+% if arg:
+    out_j[out_j_off + o] = rr;
+% endif
+}

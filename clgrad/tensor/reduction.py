@@ -1,0 +1,174 @@
+"""The reduce engine: which dims, which strategy, which kernel, one or two launches.
+
+`reduce(x, dims, spec)` reduces the dims `dims` of `x` (any strides, no copy) into a new
+dense tensor of the kept dims. The input is split into kept dims (the output walks them in
+order) and reduced dims, each set collapsed where its strides allow. The strategy depends on
+the device type and on which side the contiguous dim is (DESIGN.md point 5):
+
+- reducing the innermost (smallest-stride) dim, or everything: "group" mode, one work-group
+  per output whose work-items stride through the reduced elements and meet in a
+  local-memory tree (on a CPU device each work-group is one thread's contiguous chunk, read
+  as vectors across the group's work-items);
+- reducing an outer dim: "loop" mode, one work-item per output walking the reduced dims, so
+  neighbouring work-items read neighbouring addresses.
+
+When the outputs alone cannot fill the device (a whole-tensor sum, a sum over a long outer dim
+into few outputs), the reduced range is split into parts that write partial results, and a
+second launch reduces the partials.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..runtime import program
+from . import dtype as dt
+from .shape import collapse
+
+_INT31 = 2**31 - 1 - 2**20
+_NP = {"uchar": np.uint8, "char": np.int8, "short": np.int16, "int": np.int32, "long": np.int64,
+       "float": np.float32, "double": np.float64}
+_IDX = {"int": np.int32, "long": np.int64}
+
+
+class Spec:
+    """What a reduction computes; `key` is the part of the kernel cache key it determines.
+
+    combine  sum | prod | max | min | and | or | argmax | argmin (see reduce.cl)
+    ct, acc  dtypes the element is read in (MAP's x) and accumulated in
+    out      dtype of the result (int64 indices for arg* are extra)
+    map/post C expressions (reduce.cl); kahan: compensated float sums
+    """
+
+    __slots__ = ("acc", "combine", "count", "ct", "kahan", "key", "map", "out", "post")
+
+    def __init__(self, combine, ct, acc, out, map="x", post="r", kahan=False, count=0):
+        self.combine, self.ct, self.acc, self.out = combine, ct, acc, out
+        self.map, self.post, self.count = map, post, count
+        self.kahan = kahan and combine == "sum" and acc.category == dt.FLOAT
+        self.key = (combine, ct, acc, out, map, post, self.kahan)
+
+
+Tensor = None        # bound by reduce.py
+
+
+def reduce(x, dims, spec: Spec, aux=None):
+    """Reduce `dims` (sorted, normalised) of `x`; returns (values, indices or None).
+
+    `aux`: a dense tensor with one value per output (read by MAP/POST as aux).
+    The outputs are dense with the kept dims' shape.
+    """
+    device = x._storage.device
+    kept_shape = tuple(s for d, s in enumerate(x._shape) if d not in dims)
+    out = Tensor._empty(kept_shape, spec.out, device)
+    arg = spec.combine in ("argmax", "argmin")
+    out_j = Tensor._empty(kept_shape, dt.int64, device) if arg else None
+    if out._numel == 0:
+        return out, out_j
+    kshape, kst = _collapsed(x, [d for d in range(len(x._shape)) if d not in dims], False)
+    rshape, rst = _collapsed(x, list(dims), not arg)
+    m, n = out._numel, 1
+    for s in rshape:
+        n *= s
+    inner = not kst or (rst and min(rst) < min(kst))
+    mode, parts, part_len = _strategy(device, m, n, rshape, inner)
+    big = x._storage.nbytes > _INT31 or m * parts > _INT31
+    idx = "long" if big else "int"
+    sync = x._storage.shared
+    if parts == 1:
+        _run(device, spec, mode, idx, (x, None), (out, out_j), kshape, kst, rshape, rst,
+             m, 1, part_len, aux, first=True)
+    else:
+        part = Tensor._empty((m, parts), spec.acc, device)
+        part_j = Tensor._empty((m, parts), dt.int64, device) if arg else None
+        _run(device, spec, mode, idx, (x, None), (part, part_j), kshape, kst, rshape, rst,
+             m, parts, part_len, aux, first=True)
+        _run(device, spec, "loop", idx, (part, part_j), (out, out_j), (m,), (parts,),
+             (parts,), (1,), m, 1, parts, aux, first=False)
+    if sync:
+        device.queue.finish()
+    return out, out_j
+
+
+def _collapsed(x, dims, by_stride):
+    """Sizes and strides of `dims`, collapsed; reduced dims of an order-free reduction are
+    walked by decreasing stride first (memory order), arg* reductions keep logical order."""
+    pairs = [(x._shape[d], x._stride[d]) for d in dims]
+    if by_stride:
+        pairs.sort(key=lambda p: -p[1])
+    shape, (strides,) = collapse(tuple(s for s, _ in pairs), [tuple(st for _, st in pairs)])
+    return shape, strides
+
+
+def _strategy(device, m, n, rshape, inner):
+    """(mode, parts, part_len) for m outputs of n elements each on `device`."""
+    wg = device.work_group
+    cpu = device.kind == "cpu"
+    if inner and n >= 2 * wg:
+        groups = device.compute_units * (8 if cpu else 4)
+        parts = 1
+        if m < groups and n >= 8 * wg * (64 if cpu else 4):
+            parts = min(-(-groups // m), n // (wg * 64))
+        part_len = -(-n // parts)
+        part_len = -(-part_len // wg) * wg
+        return "group", -(-n // part_len), part_len
+    items = device.compute_units * wg * (4 if cpu else 16)
+    outer = rshape[0] if rshape else 1
+    parts = 1
+    if m < items and n >= 4096:
+        parts = min(outer, -(-items // m))
+    part_len = max(1, -(-outer // parts))
+    return "loop", max(1, -(-outer // part_len)), part_len
+
+
+def _run(device, spec, mode, idx, src, dst, kshape, kst, rshape, rst, m, parts, part_len,
+         aux, first):
+    """One launch: src (values, indices) -> dst (values, indices) with `parts` parts."""
+    x, x_j = src
+    out, out_j = dst
+    if not rshape:                      # nothing left to reduce: one element per output
+        rshape, rst = (1,), (0,)
+    key = ("reduce", spec.key, x.dtype, out.dtype, mode, len(kshape), len(rshape), idx,
+           first, aux is not None)
+    kernel = device.kernels.get(key) or _compile(device, key, spec, x, out, first, aux)
+    args = [x._storage.buffer, x._offset]
+    if x_j is not None:
+        args += [x_j._storage.buffer, x_j._offset]
+    if aux is not None:
+        args += [aux._storage.buffer, aux._offset]
+    args += [out._storage.buffer, out._offset]
+    if out_j is not None:
+        args += [out_j._storage.buffer, out_j._offset]
+    for size, st in zip(kshape, kst):
+        args += [size, st]
+    for size, st in zip(rshape, rst):
+        args += [size, st]
+    args += [m, parts, part_len, spec.count]
+    wg = device.work_group
+    if mode == "group":
+        size = m * parts * wg
+    else:
+        size = (m * parts + wg - 1) // wg * wg
+    kernel(device.queue, (size,), (wg,), *args)
+
+
+def _compile(device, key, spec, x, out, first, aux):
+    """Render and build the kernel for `key` (cache miss path only)."""
+    _, _, _, _, mode, kdim, rdim, idx, _, _ = key
+    used = {x.dtype, out.dtype, spec.acc, spec.ct}
+    for d in used:
+        if d.extension:
+            device.require_extension(d.extension, d.name)
+    arg = spec.combine in ("argmax", "argmin")
+    with_idx = arg and not first
+    acc = spec.acc.opmath
+    i = _IDX[idx]
+    types = [None, i] + [None, i] * with_idx + [None, i] * (aux is not None) + [None, i]
+    types += [None, i] * arg + [i] * (2 * (kdim + rdim)) + [i, i, i, _NP[acc]]
+    tag = f"{spec.combine}_{x.dtype.name}_{out.dtype.name}_{mode}_k{kdim}r{rdim}_{idx}"
+    return program.compile_kernel(
+        device, key, "reduce.cl", f"reduce_{tag}{'' if first else '_p2'}", types,
+        in_type=x.dtype.ctype, ct=spec.ct.opmath if first else acc, acc=acc,
+        out_type=out.dtype.ctype, combine=spec.combine, kahan=spec.kahan, map=spec.map,
+        post=spec.post, aux=aux is not None, first=first, with_idx=with_idx, mode=mode,
+        wg=device.work_group, kdim=kdim, rdim=rdim, idx=idx,
+        fp64=dt.float64 in used, fp16=dt.float16 in used)
