@@ -11,6 +11,7 @@ from .device import (
 )
 from .errors import DeviceUnavailableError, KernelBuildError, OutOfMemoryError
 from .memory import empty_cache, memory_stats
+from .tuning import tune_matmul
 
 __all__ = [
                      "Device",
@@ -26,4 +27,5 @@ __all__ = [
                      "gpu_count",
                      "memory_stats",
                      "set_default_device",
+                     "tune_matmul",
 ]

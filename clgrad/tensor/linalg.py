@@ -1,6 +1,533 @@
-"""(being written)"""
+"""Matrix products: mm, bmm, matmul (@), mv, dot, addmm, baddbmm, outer, einsum.
+
+Every product is one launch of the batched, strided GEMM kernel (runtime/kernels/matmul.cl):
+D = alpha * A @ B + beta * C over (batch, rows, cols) views with arbitrary strides, so
+transposed, sliced and broadcast operands are read in place, never copied. `_gemm` is the
+per-call path: unit-stride flags and the index width select a memoised kernel (a dict get);
+its tile configuration comes from runtime.tuning (built-in per device type, or tuned).
+"""
 from __future__ import annotations
+
+import itertools
+import string
+import warnings
+
+from ..runtime import tuning
+from . import dtype as dt
+from .elementwise import run
+from .shape import broadcast_shapes, collapse
+from .tensor import Tensor
+
+_INT31 = 2**31 - 1 - 2**20
+_CNAME = {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long",
+          "int32": "int", "int16": "short", "int8": "signed char", "uint8": "unsigned char",
+          "bool": "bool"}
+_TNAME = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
+          "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
+
+
+# -- the launch --------------------------------------------------------------------------------
+def _kernel(device, dtype, units, idx, vector):
+    """(kernel, config) for this dtype/layout; built and memoised on first use."""
+    key = ("mm", dtype, units, idx, vector)
+    entry = device.kernels.get(key)
+    if entry is None:
+        if dtype.extension:
+            device.require_extension(dtype.extension, dtype.name)
+        cfg = tuning.vector_config(device) if vector else tuning.config_for(device, dtype.np)
+        kernel = tuning.matmul_kernel(device, dtype.ctype, dtype.opmath, cfg, units, idx)
+        entry = device.kernels[key] = (kernel, cfg)
+    return entry
+
+
+def _scalar(value, dtype):
+    if dtype.category == dt.FLOAT:
+        return dt.to_float(float(value), dtype)
+    return dt.wrap_int(int(value), dtype)
+
+
+def _gemm(a, b, d, alpha=1, beta=0, c=None):
+    """d = alpha * a @ b + beta * c for 3-D views (batch, M, K) @ (batch, K, N)."""
+    batch, m, k = a._shape
+    n = b._shape[2]
+    if not (batch and m and n):
+        return
+    if c is None or beta == 0:
+        c, beta = d, 0
+    device = d._storage.device
+    operands = (a, b, c, d)
+    big = any(x._storage.nbytes > _INT31 for x in operands)
+    sa, sb, sc, sd = (list(x._stride) for x in operands)
+    for s, rows, cols in ((sa, m, k), (sb, k, n), (sc, m, n), (sd, m, n)):
+        if batch == 1:
+            s[0] = 0
+        if cols == 1:
+            s[2] = 1                      # a stride never used: make it the fast literal 1
+        if rows == 1:
+            s[1] = 0
+    units = (sa[2] == 1, sa[1] == 1 and sa[2] != 1, sb[2] == 1, sc[2] == 1, sd[2] == 1)
+    kernel, cfg = _kernel(device, d.dtype, units, "long" if big else "int", n == 1)
+    args = [(x._storage.buffer, x._offset, *s) for x, s in zip(operands, (sa, sb, sc, sd))]
+    tuning.launch(device, kernel, cfg, m, n, k, batch, _scalar(alpha, d.dtype),
+                  _scalar(beta, d.dtype), *args)
+    if any(x._storage.shared for x in operands):
+        device.queue.finish()
+
+
+def _view3(x, shape, stride, offset):
+    return Tensor._make(x._storage, tuple(shape), tuple(stride), offset, x.dtype)
+
+
+def _batched(a, b, d, alpha=1, beta=0, c=None):
+    """_gemm over operands (..., M, K) @ (..., K, N) -> d (..., M, N), with equal batch shapes.
+
+    Batch dims are collapsed into one kernel dim where the strides allow; otherwise the
+    outer batch dims are walked here, one launch each.
+    """
+    ops = [a, b, d] + ([c] if c is not None else [])
+    if any(x._storage is d._storage for x in (a, b)) or (
+            c is not None and c._storage is d._storage and
+            (c._stride, c._offset) != (d._stride, d._offset)):
+        tmp = Tensor._empty(d._shape, d.dtype, d._storage.device)
+        _batched(a, b, tmp, alpha, beta, c)
+        d.copy_(tmp)
+        return
+    shape = d._shape[:-2]
+    cshape, cstrides = collapse(shape, [x._stride[:-2] for x in ops])
+    if not cshape:
+        cshape, cstrides = (1,), [(0,) for _ in ops]
+    for outer in itertools.product(*[range(s) for s in cshape[:-1]]):
+        views = []
+        for x, st in zip(ops, cstrides):
+            offset = x._offset + sum(i * s for i, s in zip(outer, st))
+            views.append(_view3(x, (cshape[-1],) + x._shape[-2:], (st[-1],) + x._stride[-2:],
+                                offset))
+        _gemm(views[0], views[1], views[2], alpha, beta, views[3] if c is not None else None)
+
+
+# -- checks shared by the ops --------------------------------------------------------------------
+def _tensor(x, op: str, name: str, position: int):
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}(): argument '{name}' (position {position}) must be Tensor, not "
+                        f"{type(x).__name__}")
+
+
+def _same_device(*tensors):
+    devices = []
+    for t in tensors:
+        if t._storage.device not in devices:
+            devices.append(t._storage.device)
+    if len(devices) > 1:
+        raise RuntimeError(f"Expected all tensors to be on the same device, but found at least "
+                           f"two devices, {devices[0]} and {devices[1]}!")
+
+
+def _no_bool(dtype, kernel: str):
+    if dtype is dt.bool_:
+        raise NotImplementedError(f'"{kernel}" not implemented for \'Bool\'')
+
+
+def _need_dim(t, ndim: int, message: str):
+    if t.dim() != ndim:
+        raise RuntimeError(message)
+
+
+def _output(out, shape, dtype, device):
+    """A new result tensor, or `out` checked (dtype, device) and resized as PyTorch does."""
+    if out is None:
+        return Tensor._empty(tuple(shape), dtype, device)
+    _tensor(out, "matmul", "out", 3)
+    if out.dtype is not dtype:
+        raise RuntimeError(f"Expected out tensor to have dtype {_CNAME[dtype.name]}, but got "
+                           f"{_CNAME[out.dtype.name]} instead")
+    _same_device(out, Tensor._empty((0,), dtype, device))
+    if tuple(out._shape) != tuple(shape):
+        if out._numel:
+            warnings.warn(f"An output with one or more elements was resized since it had shape "
+                          f"{list(out._shape)}, which does not match the required output shape "
+                          f"{list(shape)}.", UserWarning, stacklevel=3)
+        fresh = Tensor._empty(tuple(shape), dtype, device)
+        out._storage, out._shape, out._stride = fresh._storage, fresh._shape, fresh._stride
+        out._offset, out._numel, out._contig = 0, fresh._numel, True
+    out._storage.version += 1
+    return out
+
+
+def _in_place(self, shape):
+    if tuple(self._shape) != tuple(shape):
+        raise RuntimeError(f"Bad in-place call: input tensor size {list(self._shape)} and "
+                           f"output tensor size {list(shape)} should match")
+    self._storage.version += 1
+    return self
+
+
+def _mm_checks(a, b, op="mm", first="self"):
+    _tensor(a, op, "input", 1)
+    _tensor(b, op, "mat2", 2)
+    _need_dim(a, 2, f"{first} must be a matrix")
+    _need_dim(b, 2, "mat2 must be a matrix")
+    _same_device(a, b)
+    if a._shape[1] != b._shape[0]:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({a._shape[0]}x"
+                           f"{a._shape[1]} and {b._shape[0]}x{b._shape[1]})")
+    if a.dtype is not b.dtype:
+        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: "
+                           f"{_CNAME[a.dtype.name]} != {_CNAME[b.dtype.name]}")
+    _no_bool(a.dtype, "addmm_impl_cpu_")
+
+
+def _bmm_checks(a, b, op="bmm"):
+    _tensor(a, op, "input", 1)
+    _tensor(b, op, "mat2", 2)
+    _need_dim(a, 3, "batch1 must be a 3D tensor")
+    _need_dim(b, 3, "batch2 must be a 3D tensor")
+    _same_device(a, b)
+    want = [a._shape[0], a._shape[2]]
+    if list(b._shape[:2]) != want:
+        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
+                           f"{want} but got: {list(b._shape[:2])}.")
+    if a.dtype is not b.dtype:
+        raise RuntimeError(f"expected scalar type {_TNAME[a.dtype.name]} but found "
+                           f"{_TNAME[b.dtype.name]}")
+    _no_bool(a.dtype, op)
+
+
+# -- the ops -----------------------------------------------------------------------------------
+def mm(input, mat2, *, out=None):
+    """Matrix product of (n, m) and (m, p) matrices (torch.mm); strided operands in place."""
+    _mm_checks(input, mat2)
+    res = _output(out, (input._shape[0], mat2._shape[1]), input.dtype, input.device)
+    _batched(input.unsqueeze(0), mat2.unsqueeze(0), res.unsqueeze(0))
+    return res
+
+
+def bmm(input, mat2, *, out=None):
+    """Batched matrix product of (b, n, m) and (b, m, p) tensors (torch.bmm)."""
+    _bmm_checks(input, mat2)
+    res = _output(out, (*input._shape[:2], mat2._shape[2]), input.dtype, input.device)
+    _batched(input, mat2, res)
+    return res
+
+
+def mv(input, vec, *, out=None):
+    """Matrix-vector product (torch.mv)."""
+    _tensor(input, "mv", "input", 1)
+    _tensor(vec, "mv", "vec", 2)
+    if input.dim() != 2 or vec.dim() != 1:
+        raise RuntimeError(f"vector + matrix @ vector expected, got 1, {input.dim()}, "
+                           f"{vec.dim()}")
+    _same_device(input, vec)
+    m, k = input._shape
+    if vec._shape[0] != k:
+        raise RuntimeError(f"size mismatch, got input ({m}), mat ({m}x{k}), vec "
+                           f"({vec._shape[0]})")
+    first = out.dtype if isinstance(out, Tensor) else vec.dtype
+    if not input.dtype is vec.dtype is first:
+        names = [_TNAME[d.name] for d in (first, input.dtype, vec.dtype)]
+        raise RuntimeError(f"addmv input tensors must have the same dtype, but got "
+                           f"{names[0]}, {names[1]}, and {names[2]}")
+    _no_bool(input.dtype, "addmv_impl_cpu")
+    res = _output(out, (m,), input.dtype, input.device)
+    _batched(input.unsqueeze(0), _view3(vec, (1, k, 1), (0, vec._stride[0], 1), vec._offset),
+             _view3(res, (1, m, 1), (0, res._stride[0], 1), res._offset))
+    return res
+
+
+def dot(input, other, *, out=None):
+    """Inner product of two 1-D tensors (torch.dot); returns a 0-d tensor."""
+    _tensor(input, "dot", "input", 1)
+    _tensor(other, "dot", "tensor", 2)
+    if input.dim() != 1 or other.dim() != 1:
+        raise RuntimeError(f"1D tensors expected, but got {input.dim()}D and {other.dim()}D "
+                           "tensors")
+    _same_device(input, other)
+    if input._shape != other._shape:
+        n1, n2 = input._shape[0], other._shape[0]
+        raise RuntimeError(f"inconsistent tensor size, expected tensor [{n1}] and src [{n2}] "
+                           f"to have the same number of elements, but got {n1} and {n2} "
+                           "elements respectively")
+    if input.dtype is not other.dtype:
+        raise RuntimeError(f"dot : expected both vectors to have same dtype, but found "
+                           f"{_TNAME[input.dtype.name]} and {_TNAME[other.dtype.name]}")
+    _no_bool(input.dtype, "dot")
+    if isinstance(out, Tensor) and out.dtype is not input.dtype:
+        raise RuntimeError(f"result dtype {_TNAME[out.dtype.name]} does not match input dtype "
+                           f"{_TNAME[input.dtype.name]}")
+    res = _output(out, (), input.dtype, input.device)
+    k = input._shape[0]
+    _batched(_view3(input, (1, 1, k), (0, 0, input._stride[0]), input._offset),
+             _view3(other, (1, k, 1), (0, other._stride[0], 1), other._offset),
+             _view3(res, (1, 1, 1), (0, 0, 1), res._offset))
+    return res
+
+
+def _matmul_error_checks(a, b):
+    if a.dim() == 0 or b.dim() == 0:
+        raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are "
+                           f"{a.dim()}D and {b.dim()}D")
+
+
+def matmul(input, other, *, out=None):
+    """Matrix product with PyTorch's rules for 1-D..N-D operands and broadcast batch dims."""
+    _tensor(input, "matmul", "input", 1)
+    _tensor(other, "matmul", "other", 2)
+    _matmul_error_checks(input, other)
+    da, db = input.dim(), other.dim()
+    if da == 1 and db == 1:
+        return dot(input, other, out=out)
+    if da == 2 and db == 1:
+        return mv(input, other, out=out)
+    if da <= 2 and db == 2:
+        if da == 2:
+            return mm(input, other, out=out)
+        _mm_checks(input.unsqueeze(0), other)
+        res = _output(out, (other._shape[1],), input.dtype, input.device)
+        mm(input.unsqueeze(0), other, out=res.unsqueeze(0))
+        return res
+    return _matmul_nd(input, other, out)
+
+
+def _matmul_nd(input, other, out):
+    _same_device(input, other)
+    a = input if input.dim() > 1 else input.unsqueeze(0)
+    b = other if other.dim() > 1 else other.unsqueeze(-1)
+    batch = broadcast_shapes(a._shape[:-2], b._shape[:-2])
+    (m, k), (k2, n) = a._shape[-2:], b._shape[-2:]
+    if b.dim() == 2 or a.dim() == 2:
+        rows = m * (1 if a.dim() == 2 else a._numel // max(m * k, 1))
+        if k != k2:
+            raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{k} and "
+                               f"{k2}x{n})")
+        _mm_checks(a if a.dim() == 2 else a[(0,) * (a.dim() - 2)], b[(0,) * (b.dim() - 2)])
+    elif k != k2:
+        size = 1
+        for s in batch:
+            size *= s
+        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
+                           f"[{size}, {k}] but got: [{size}, {k2}].")
+    if a.dtype is not b.dtype:
+        raise RuntimeError(f"expected scalar type {_TNAME[a.dtype.name]} but found "
+                           f"{_TNAME[b.dtype.name]}")
+    _no_bool(a.dtype, "bmm")
+    shape = batch + (m, n)
+    if input.dim() == 1:
+        shape = batch + (n,)
+    elif other.dim() == 1:
+        shape = batch + (m,)
+    res = _output(out, shape, a.dtype, a.device)
+    _batched(a.expand(*batch, m, k), b.expand(*batch, k, n), res.view(*batch, m, n)
+             if res._numel else res.reshape(*batch, m, n))
+    return res
+
+
+def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None, _inplace=False):
+    """beta * input + alpha * (mat1 @ mat2), input broadcast to the product (torch.addmm).
+
+    With beta == 0 the input is not read (NaN and inf in it are ignored), as in PyTorch.
+    """
+    _tensor(input, "addmm", "input", 1)
+    for t, name in ((mat1, "mat1"), (mat2, "mat2")):
+        _tensor(t, "addmm", name, 2)
+        if t.dim() != 2:
+            raise RuntimeError(f"{name} must be a matrix, got {t.dim()}-D tensor")
+    _same_device(input, mat1, mat2)
+    if input.dtype is not mat2.dtype:
+        raise RuntimeError(f"self and mat2 must have the same dtype, but got "
+                           f"{_TNAME[input.dtype.name]} and {_TNAME[mat2.dtype.name]}")
+    _mm_checks(mat1, mat2, "addmm", "mat1")
+    shape = (mat1._shape[0], mat2._shape[1])
+    if _inplace:
+        res = _in_place(input, shape)
+    else:
+        c = input.expand(shape)
+        res = _output(out, shape, input.dtype, input.device)
+        input = c
+    _batched(mat1.unsqueeze(0), mat2.unsqueeze(0), res.unsqueeze(0), alpha, beta,
+             input.unsqueeze(0))
+    return res
+
+
+def baddbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None, _inplace=False):
+    """beta * input + alpha * (batch1 @ batch2) over a batch (torch.baddbmm)."""
+    _tensor(input, "baddbmm", "input", 1)
+    _bmm_checks(batch1, batch2, "baddbmm")
+    _same_device(input, batch1)
+    if input.dtype is not batch1.dtype:
+        raise RuntimeError(f"Input dtypes must be the same, got: input {_CNAME[input.dtype.name]}"
+                           f", batch1: {_CNAME[batch1.dtype.name]}, batch2: "
+                           f"{_CNAME[batch2.dtype.name]}")
+    shape = (*batch1._shape[:2], batch2._shape[2])
+    if _inplace:
+        res = _in_place(input, shape)
+    else:
+        c = input.expand(shape)
+        res = _output(out, shape, input.dtype, input.device)
+        input = c
+    _batched(batch1, batch2, res, alpha, beta, input)
+    return res
+
+
+def outer(input, vec2, *, out=None):
+    """Outer product of two 1-D tensors, with type promotion (torch.outer)."""
+    for t, name in ((input, "self"), (vec2, "vec2")):
+        _tensor(t, "outer", "input" if name == "self" else name, 1 if name == "self" else 2)
+        if t.dim() != 1:
+            raise RuntimeError(f"outer: Expected 1-D argument {name}, but got {t.dim()}-D")
+    from .ops import OPS
+    return run(OPS["mul"], (input.unsqueeze(1), vec2), out)
+
+
+def _install_methods():
+    def addmm_(self, mat1, mat2, *, beta=1, alpha=1):
+        return addmm(self, mat1, mat2, beta=beta, alpha=alpha, _inplace=True)
+
+    def baddbmm_(self, batch1, batch2, *, beta=1, alpha=1):
+        return baddbmm(self, batch1, batch2, beta=beta, alpha=alpha, _inplace=True)
+
+    def rmatmul(self, other):
+        return matmul(other, self) if isinstance(other, Tensor) else NotImplemented
+
+    def matmul_op(self, other):
+        return matmul(self, other) if isinstance(other, Tensor) else NotImplemented
+
+    for name, fn in (("mm", mm), ("bmm", bmm), ("matmul", matmul), ("mv", mv), ("dot", dot),
+                     ("addmm", addmm), ("baddbmm", baddbmm), ("outer", outer),
+                     ("addmm_", addmm_), ("baddbmm_", baddbmm_),
+                     ("__matmul__", matmul_op), ("__rmatmul__", rmatmul)):
+        setattr(Tensor, name, fn)
+
+
+
+
+# -- einsum --------------------------------------------------------------------------------------
+def _parse(equation: str, operands) -> tuple:
+    """(input terms, output term) with '...' replaced by fresh letters, right-aligned."""
+    eq = equation.replace(" ", "")
+    lhs, arrow, rhs = eq.partition("->")
+    terms = lhs.split(",")
+    if len(terms) > len(operands):
+        raise RuntimeError("einsum(): fewer operands were provided than specified in the "
+                           "equation")
+    if len(terms) < len(operands):
+        raise RuntimeError("einsum(): more operands were provided than specified in the "
+                           "equation")
+    spare = [c for c in string.ascii_letters if c not in eq]
+    n_ell = max((t.dim() - len(term) + 3 for term, t in zip(terms, operands)
+                 if "..." in term), default=0)
+    ell = "".join(spare[:n_ell])
+    out = []
+    for i, (term, t) in enumerate(zip(terms, operands)):
+        if "..." in term:
+            term = term.replace("...", ell[n_ell - (t.dim() - len(term) + 3):])
+        if len(term) != t.dim():
+            raise RuntimeError(f"einsum(): the number of subscripts in the equation "
+                               f"({len(term)}) does not match the number of dimensions "
+                               f"({t.dim()}) for operand {i} and no ellipsis was given")
+        if len(set(term)) != len(term):
+            raise NotImplementedError(f"einsum(): repeated subscripts within one operand "
+                                      f"(diagonals, as in '{equation}') are not implemented")
+        out.append(term)
+    if arrow:
+        rhs = rhs.replace("...", ell)
+    else:
+        counts = "".join(out)
+        rhs = ell + "".join(sorted(c for c in set(counts) if counts.count(c) == 1
+                                   and c not in ell))
+    for c in rhs:
+        if not any(c in term for term in out):
+            raise RuntimeError(f"einsum(): output subscript {c} does not appear in the equation "
+                               "for any input operand")
+    return out, rhs
+
+
+def _sizes(terms, operands) -> dict:
+    sizes = {}
+    for i, (term, t) in enumerate(zip(terms, operands)):
+        for c, size in zip(term, t._shape):
+            seen = sizes.get(c, 1)
+            if size != 1 and seen != 1 and size != seen:
+                raise RuntimeError(f"einsum(): subscript {c} has size {size} for operand {i} "
+                                   f"which does not broadcast with previously seen size {seen}")
+            sizes[c] = size if seen == 1 else seen
+    return sizes
+
+
+def _arrange(t, term, order, sizes):
+    """`t` permuted to the subscripts `order` and expanded to their full sizes."""
+    t = t.permute(*[term.index(c) for c in order])
+    return t.expand(*[sizes[c] for c in order])
+
+
+def _merge(t, groups, sizes):
+    """View `t` (dims in the concatenated order of `groups`) as one dim per group."""
+    shape = []
+    for group in groups:
+        size = 1
+        for c in group:
+            size *= sizes[c]
+        shape.append(size)
+    return t.reshape(*shape)
+
+
+def _sum_out(t, term, keep, sizes):
+    """Sum `t` over the subscripts of `term` not in `keep` (a product with a ones vector)."""
+    summed = [c for c in term if c not in keep]
+    kept = [c for c in term if c in keep]
+    if not summed:
+        return t, "".join(kept)
+    x = _merge(_arrange(t, term, kept + summed, sizes), [kept, summed], sizes)
+    rows, k = x._shape
+    ones = Tensor._empty((1,), t.dtype, t.device).fill_(1)
+    res = Tensor._empty((rows,), t.dtype, t.device)
+    _batched(x.unsqueeze(0), _view3(ones, (1, k, 1), (0, 0, 1), ones._offset),
+             _view3(res, (1, rows, 1), (0, 1, 1), 0))
+    return res.view(*[sizes[c] for c in kept]), "".join(kept)
+
+
+def _contract(a, ta, b, tb, keep, sizes):
+    """The product of two operands summed over shared subscripts not in `keep`."""
+    a, ta = _sum_out(a, ta, set(tb) | set(keep), sizes)
+    b, tb = _sum_out(b, tb, set(ta) | set(keep), sizes)
+    batch = [c for c in ta if c in tb and c in keep]
+    inner = [c for c in ta if c in tb and c not in keep]
+    left = [c for c in ta if c not in tb]
+    right = [c for c in tb if c not in ta]
+    if a.dtype is not b.dtype:
+        raise RuntimeError(f"expected scalar type {_TNAME[a.dtype.name]} but found "
+                           f"{_TNAME[b.dtype.name]}")
+    _no_bool(a.dtype, "bmm")
+    x = _merge(_arrange(a, ta, batch + left + inner, sizes), [batch, left, inner], sizes)
+    y = _merge(_arrange(b, tb, batch + inner + right, sizes), [batch, inner, right], sizes)
+    res = Tensor._empty(x._shape[:2] + y._shape[2:], a.dtype, a.device)
+    _batched(x, y, res)
+    return res.view(*[sizes[c] for c in batch + left + right]), "".join(batch + left + right)
+
+
+def einsum(equation: str, *operands):
+    """Einstein summation (torch.einsum) over one or more operands, contracted pairwise.
+
+    Supports '...' broadcasting and implicit output; repeated subscripts within one operand
+    (diagonals) raise NotImplementedError.
+    """
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    for i, t in enumerate(operands):
+        _tensor(t, "einsum", f"operands[{i}]", i + 2)
+    if not operands:
+        raise RuntimeError("einsum(): must provide at least one operand")
+    _same_device(*operands)
+    terms, rhs = _parse(equation, operands)
+    sizes = _sizes(terms, operands)
+    x, tx = operands[0], terms[0]
+    for i in range(1, len(operands)):
+        later = set(rhs).union(*terms[i + 1:])
+        x, tx = _contract(x, tx, operands[i], terms[i], later, sizes)
+    x, tx = _sum_out(x, tx, set(rhs), sizes)
+    return _arrange(x, tx, list(rhs), sizes)
 
 
 def install(namespace: dict) -> None:
     """Define this module's functions in `namespace` and its methods on Tensor."""
+    for fn in (mm, bmm, matmul, mv, dot, addmm, baddbmm, outer, einsum):
+        namespace[fn.__name__] = fn
+    _install_methods()
