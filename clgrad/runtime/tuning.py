@@ -234,7 +234,8 @@ def tune_matmul(device=None, dtype="float32", sizes=(256, 1024), candidates=None
                 repeat: int = 3, verbose: bool = False) -> Config:
     """Time candidate matmul configurations on `device` and remember the fastest.
 
-    Each candidate's output is checked against a NumPy reference before its time counts.
+    `candidates` defaults to the built-in configuration plus a list per device type. Each
+    candidate's output is checked against a NumPy reference before its time counts.
     `sizes` are ints (square) or (M, N, K) triples; the winner (highest total GFLOP/s) is
     stored under `config.cache_dir()` for this device, driver version and dtype, and every
     later matmul of that dtype on the device uses it. Returns the winning Config.
@@ -250,9 +251,9 @@ def tune_matmul(device=None, dtype="float32", sizes=(256, 1024), candidates=None
     rng = np.random.default_rng(0)
     problems = [_Problem(device, np_dtype, m, n, k, rng) for m, n, k in _sizes(sizes)]
     if candidates is None:
-        candidates = CANDIDATES.get(device.kind, CANDIDATES["gpu"])
+        candidates = [builtin_config(device)] + CANDIDATES.get(device.kind, CANDIDATES["gpu"])
     results = {}
-    for cfg in dict.fromkeys([builtin_config(device)] + list(candidates)):
+    for cfg in dict.fromkeys(candidates):
         results[cfg] = _measure(device, st, at, cfg, problems, repeat)
         if verbose:
             value = results[cfg]
