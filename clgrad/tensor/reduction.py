@@ -69,8 +69,7 @@ def reduce(x, dims, spec: Spec, aux=None):
     m, n = out._numel, 1
     for s in rshape:
         n *= s
-    inner = not kst or (rst and min(rst) < min(kst))
-    mode, parts, part_len = _strategy(device, m, n, rshape, inner)
+    mode, parts, part_len = _strategy(device, spec, m, n, kshape, kst, rshape, rst)
     big = x._storage.nbytes > _INT31 or m * parts > _INT31
     idx = "long" if big else "int"
     sync = x._storage.shared
@@ -78,12 +77,16 @@ def reduce(x, dims, spec: Spec, aux=None):
         _run(device, spec, mode, idx, (x, None), (out, out_j), kshape, kst, rshape, rst,
              m, 1, part_len, aux, first=True)
     else:
-        part = Tensor._empty((m, parts), spec.acc, device)
-        part_j = Tensor._empty((m, parts), dt.int64, device) if arg else None
+        # partial results: (parts, m) for "cols" (each work-item stores neighbouring
+        # outputs), else (m, parts); a second launch reduces them
+        layout = (parts, m) if mode == "cols" else (m, parts)
+        part = Tensor._empty(layout, spec.acc, device)
+        part_j = Tensor._empty(layout, dt.int64, device) if arg else None
         _run(device, spec, mode, idx, (x, None), (part, part_j), kshape, kst, rshape, rst,
              m, parts, part_len, aux, first=True)
-        _run(device, spec, "loop", idx, (part, part_j), (out, out_j), (m,), (parts,),
-             (parts,), (1,), m, 1, parts, aux, first=False)
+        pst = (1, m) if mode == "cols" else (parts, 1)
+        _run(device, spec, "loop", idx, (part, part_j), (out, out_j), (m,), pst[:1],
+             (parts,), pst[1:], m, 1, parts, aux, first=False)
     if sync:
         device.queue.finish()
     return out, out_j
@@ -99,25 +102,52 @@ def _collapsed(x, dims, by_stride):
     return shape, strides
 
 
-def _strategy(device, m, n, rshape, inner):
+_VEC_MAPS = frozenset({"x", "x * x", "fabs(x)", "exp(x - aux)", "(x - aux) * (x - aux)"})
+_VEC_COMBINES = frozenset({"sum", "prod", "max", "min"})
+
+
+def _strategy(device, spec, m, n, kshape, kst, rshape, rst):
     """(mode, parts, part_len) for m outputs of n elements each on `device`."""
     wg = device.work_group
     cpu = device.kind == "cpu"
+    inner = not kst or (rst and min(rst) < min(kst))
+    vector = (cpu and spec.combine in _VEC_COMBINES and spec.map in _VEC_MAPS
+              and spec.ct.opmath == spec.acc.opmath)
+    outer = rshape[0] if rshape else 1
+    if vector and inner and len(rshape) == 1 and rst[0] == 1:
+        parts = 1
+        if m < 16 * device.compute_units and n >= 1 << 15:
+            parts = min(-(-16 * device.compute_units // m), n >> 14)
+        part_len = -(-n // parts)
+        return "vec", -(-n // part_len), part_len
+    width = 4 * _lanes(spec.acc)
+    if vector and not inner and kst[-1] == 1 and kshape[-1] >= width:
+        blocks = m // kshape[-1] * -(-kshape[-1] // width)
+        parts = 1
+        if blocks < 16 * device.compute_units and n >= 64:
+            parts = min(outer, -(-16 * device.compute_units // blocks))
+        part_len = -(-outer // parts)
+        return "cols", -(-outer // part_len), part_len
     if inner and n >= 2 * wg:
         groups = device.compute_units * (8 if cpu else 4)
+        least = wg * (64 if cpu else 4)        # elements per part worth a launch slot
         parts = 1
-        if m < groups and n >= 8 * wg * (64 if cpu else 4):
-            parts = min(-(-groups // m), n // (wg * 64))
+        if m < groups and n >= 2 * least:
+            parts = min(-(-groups // m), n // least)
         part_len = -(-n // parts)
         part_len = -(-part_len // wg) * wg
         return "group", -(-n // part_len), part_len
     items = device.compute_units * wg * (4 if cpu else 16)
-    outer = rshape[0] if rshape else 1
     parts = 1
     if m < items and n >= 4096:
         parts = min(outer, -(-items // m))
     part_len = max(1, -(-outer // parts))
     return "loop", max(1, -(-outer // part_len)), part_len
+
+
+def _lanes(acc: dt.dtype) -> int:
+    """Vector width of the CPU vector modes: 64 bytes of accumulators, at most 16 lanes."""
+    return min(16, 64 // acc.itemsize)
 
 
 def _run(device, spec, mode, idx, src, dst, kshape, kst, rshape, rst, m, parts, part_len,
@@ -145,10 +175,15 @@ def _run(device, spec, mode, idx, src, dst, kshape, kst, rshape, rst, m, parts, 
     args += [m, parts, part_len, spec.count]
     wg = device.work_group
     if mode == "group":
-        size = m * parts * wg
-    else:
-        size = (m * parts + wg - 1) // wg * wg
-    kernel(device.queue, (size,), (wg,), *args)
+        kernel(device.queue, (m * parts * wg,), (wg,), *args)
+        return
+    items = m * parts
+    if mode == "cols":
+        width = 4 * _lanes(spec.acc)
+        items = m // kshape[-1] * -(-kshape[-1] // width) * parts
+    if items < 2 * wg * device.compute_units:
+        wg = 1                  # few, long work-items: one per CPU task
+    kernel(device.queue, ((items + wg - 1) // wg * wg,), (wg,), *args)
 
 
 def _compile(device, key, spec, x, out, first, aux):
@@ -170,5 +205,5 @@ def _compile(device, key, spec, x, out, first, aux):
         in_type=x.dtype.ctype, ct=spec.ct.opmath if first else acc, acc=acc,
         out_type=out.dtype.ctype, combine=spec.combine, kahan=spec.kahan, map=spec.map,
         post=spec.post, aux=aux is not None, first=first, with_idx=with_idx, mode=mode,
-        wg=device.work_group, kdim=kdim, rdim=rdim, idx=idx,
+        wg=device.work_group, vw=_lanes(spec.acc), kdim=kdim, rdim=rdim, idx=idx,
         fp64=dt.float64 in used, fp16=dt.float16 in used)

@@ -23,6 +23,12 @@
 ##             loops (outer-dim reductions: neighbouring work-items read neighbouring memory);
 ##             "group": one work-group per (output, part), work-items stride over j and
 ##             meet in a local-memory tree (inner-dim and whole-tensor reductions)
+##             CPU devices add two explicitly vectorised forms of "loop" (pocl runs a
+##             work-item's loop as scalar code): "vec" walks a contiguous reduced range
+##             (rdim 1, stride 1) in vectors of vw lanes, two accumulators deep; "cols" gives
+##             each work-item vw * 4 neighbouring outputs of a contiguous innermost kept dim
+##             and adds whole vectors per reduced element (outer-dim reductions)
+##   vw        vector width of "vec" and "cols" (lanes of acc; 64 bytes)
 ##   wg        work-group size in group mode (a power of two)
 ##   kdim      number of kept dims; rdim: number of reduced dims
 ##   idx       index type ("int" or "long")
@@ -70,6 +76,49 @@ HIGHEST\
 % endif
 </%def>
 
+<%def name="vfold()"><% V = f"{acc}{vw}"; W = vw * 4; lanes = "0123456789abcdef" %>\
+% if combine == "sum" and kahan:
+${V} y_ = x_ - cv; ${V} t_ = v + y_; cv = select((${V})0, (t_ - v) - y_, isfinite(t_)); v = t_;\
+% elif combine == "sum":
+v += x_;\
+% elif combine == "prod":
+v *= x_;\
+% elif combine == "max" and acc in ("float", "double"):
+v = select(v, x_, isnan(x_) | ((x_ > v) & ~isnan(v)));\
+% elif combine == "min" and acc in ("float", "double"):
+v = select(v, x_, isnan(x_) | ((x_ < v) & ~isnan(v)));\
+% elif combine == "max":
+v = select(v, x_, x_ > v);\
+% else:
+v = select(v, x_, x_ < v);\
+% endif
+</%def>
+
+## Kept position m -> input base offset.
+<%def name="kept_base()">\
+    ${idx} base = in_off, rem = m, c_;
+% for d in reversed(range(kdim)):
+%   if d > 0:
+    c_ = rem % ksize${d}; rem = rem / ksize${d}; base += c_ * kst${d};
+%   else:
+    base += rem * kst${d};
+%   endif
+% endfor
+</%def>
+
+## Loops over rows [lo, hi) of the outermost reduced dim and all of the others; p: offset.
+<%def name="reduced_loops_open()">\
+% for d in range(rdim):
+    for (${idx} i${d} = ${"lo" if d == 0 else "0"}; i${d} < ${"hi" if d == 0 else f"rsize{d}"}; ++i${d}) {
+% endfor
+        const ${idx} p = base${"".join(f" + i{d} * rst{d}" for d in range(rdim))};
+</%def>
+<%def name="reduced_loops_close()">\
+% for d in range(rdim):
+    }
+% endfor
+</%def>
+
 ## Fold value v (index j) into accumulator r (its index rr; Kahan compensation c).
 <%def name="fold(r, v, j)">\
 % if combine == "sum" and kahan:
@@ -96,6 +145,16 @@ inline ${acc} map_value(${ct} x, ${acc} aux)
 {
     return ${map};
 }
+<% V = f"{acc}{vw}"; W = vw * 4; lanes = "0123456789abcdef" %>
+% if mode in ("vec", "cols"):
+inline ${V} map_vec(${V} x, ${V} aux)
+{
+    return ${map};
+}
+
+/* Fold vector x into accumulator v (Kahan compensation cv), lane by lane. */
+#define VFOLD(v, cv, x) { ${V} x_ = (x); ${vfold()} }
+% endif
 
 __kernel void ${name}(
     __global const ${in_type} *in, ${idx} in_off,
@@ -117,6 +176,66 @@ __kernel void ${name}(
 % endfor
     ${idx} m_count, ${idx} parts, ${idx} part_len, ${acc} count)
 {
+% if mode == "cols":
+    /* work-item: outputs m .. m + ${W} (a block of the innermost kept dim), part of rows */
+    const ${idx} gid = (${idx})get_global_id(0);
+    const ${idx} K = ksize${kdim - 1};
+    const ${idx} nb = (K + ${W - 1}) / ${W};
+    const ${idx} blocks = (m_count / K) * nb;
+    if (gid >= blocks * parts) return;
+    const ${idx} part = gid / blocks, b = gid - part * blocks;
+    const ${idx} col0 = (b % nb) * ${W};
+    const ${idx} m = (b / nb) * K + col0;
+${kept_base()}
+    const ${idx} lo = part * part_len;
+    const ${idx} hi = min(lo + part_len, (${idx})rsize0);
+    __global ${out_type} *dst = out + out_off + (parts > 1 ? part * m_count : 0) + m;
+    if (col0 + ${W} <= K) {
+% for u in range(4):
+        ${V} v${u} = (${V})(${init()}), cv${u} = 0;
+%   if aux:
+        const ${V} auxv${u} = vload${vw}(${u}, auxp + aux_off + m);
+%   else:
+        const ${V} auxv${u} = 0;
+%   endif
+% endfor
+${reduced_loops_open()}
+% for u in range(4):
+        VFOLD(v${u}, cv${u}, map_vec(convert_${V}(vload${vw}(${u}, in + p)), auxv${u}));
+% endfor
+${reduced_loops_close()}
+% for u in range(4):
+%   for lane in range(vw):
+        {
+%     if combine == "sum" and kahan:
+            const ${acc} r = v${u}.s${lanes[lane]} - cv${u}.s${lanes[lane]};
+%     else:
+            const ${acc} r = v${u}.s${lanes[lane]};
+%     endif
+            const ${acc} aux = auxv${u}.s${lanes[lane]};
+            dst[${u * vw + lane}] = parts > 1 ? (${out_type})r : (${out_type})(${post});
+        }
+%   endfor
+% endfor
+        return;
+    }
+    for (${idx} lane = 0; lane < K - col0; ++lane) {
+        ${acc} r = ${init()}, c = 0;
+        long rr = -1;
+% if aux:
+        const ${acc} aux = auxp[aux_off + m + lane];
+% else:
+        const ${acc} aux = 0;
+% endif
+${reduced_loops_open()}
+${fold("r", "map_value((" + ct + ")in[p + lane], aux)", "0")}
+${reduced_loops_close()}
+% if combine == "sum" and kahan:
+        r -= c;
+% endif
+        dst[lane] = parts > 1 ? (${out_type})r : (${out_type})(${post});
+    }
+% else:
 % if mode == "group":
     const ${idx} g = (${idx})get_group_id(0);
     const ${idx} lid = (${idx})get_local_id(0);
@@ -126,15 +245,7 @@ __kernel void ${name}(
     if (gid >= m_count * parts) return;
     const ${idx} part = gid / m_count, m = gid - part * m_count;
 % endif
-    /* kept position m -> input base offset */
-    ${idx} base = in_off, rem = m, c_;
-% for d in reversed(range(kdim)):
-%   if d > 0:
-    c_ = rem % ksize${d}; rem = rem / ksize${d}; base += c_ * kst${d};
-%   else:
-    base += rem * kst${d};
-%   endif
-% endfor
+${kept_base()}
 % if aux:
     const ${acc} aux = auxp[aux_off + m];
 % else:
@@ -161,6 +272,30 @@ ${fold("r", value, "j")}
 % for d in range(rdim):
     }
 % endfor
+    const ${idx} o = m * parts + part;
+% elif mode == "vec":
+    /* contiguous range [lo, hi) of the one reduced dim, vw lanes at a time */
+    const ${idx} lo = part * part_len;
+    const ${idx} hi = min(lo + part_len, (${idx})rsize0);
+    __global const ${in_type} *row = in + base;
+    ${V} v0 = (${V})(${init()}), v1 = v0, cv0 = 0, cv1 = 0;
+    const ${V} auxv = (${V})aux;
+    ${idx} p = lo;
+    for (; p + ${2 * vw} <= hi; p += ${2 * vw}) {
+        VFOLD(v0, cv0, map_vec(convert_${V}(vload${vw}(0, row + p)), auxv));
+        VFOLD(v1, cv1, map_vec(convert_${V}(vload${vw}(0, row + p + ${vw})), auxv));
+    }
+% if combine == "sum" and kahan:
+    v0 = (v0 - cv0) + (v1 - cv1);
+% else:
+    VFOLD(v0, cv0, v1);
+% endif
+% for lane in range(vw):
+${fold("r", f"v0.s{'0123456789abcdef'[lane]}", "0")}
+% endfor
+    for (; p < hi; ++p) {
+${fold("r", "map_value((" + ct + ")row[p], aux)", "0")}
+    }
     const ${idx} o = m * parts + part;
 % else:
     const ${idx} lo = part * part_len;
@@ -229,7 +364,7 @@ ${fold("r", value, "j")}
 % endif
     const ${idx} o = m * parts + part;
 % endif
-% if combine == "sum" and kahan and mode == "loop":
+% if combine == "sum" and kahan and mode in ("loop", "vec"):
     r -= c;
 % endif
     if (parts > 1) {
@@ -242,5 +377,6 @@ ${fold("r", value, "j")}
     out[out_off + o] = (${out_type})(${post});
 % if arg:
     out_j[out_j_off + o] = rr;
+% endif
 % endif
 }
