@@ -64,14 +64,10 @@ def reduce(x, dims, spec: Spec, aux=None):
     out_j = Tensor._empty(kept_shape, dt.int64, device) if arg else None
     if out._numel == 0:
         return out, out_j
-    kshape, kst = _collapsed(x, [d for d in range(len(x._shape)) if d not in dims], False)
-    rshape, rst = _collapsed(x, list(dims), not arg)
-    m, n = out._numel, 1
-    for s in rshape:
-        n *= s
-    mode, parts, part_len = _strategy(device, spec, m, n, kshape, kst, rshape, rst)
-    big = x._storage.nbytes > _INT31 or m * parts > _INT31
-    idx = "long" if big else "int"
+    plan_key = (x._shape, x._stride, dims, spec.key, device, x._storage.nbytes > _INT31)
+    plan = _PLANS.get(plan_key) or _plan(plan_key, x, dims, spec, out._numel)
+    kshape, kst, rshape, rst, mode, parts, part_len, idx = plan
+    m = out._numel
     sync = x._storage.shared
     if parts == 1:
         _run(device, spec, mode, idx, (x, None), (out, out_j), kshape, kst, rshape, rst,
@@ -90,6 +86,25 @@ def reduce(x, dims, spec: Spec, aux=None):
     if sync:
         device.queue.finish()
     return out, out_j
+
+
+_PLANS = dt.register_cache({})    # (layout, dims, spec, device) -> how to launch
+
+
+def _plan(plan_key, x, dims, spec, m):
+    """Collapsed kept/reduced dims, strategy and index type for one reduction layout."""
+    arg = spec.combine in ("argmax", "argmin")
+    kshape, kst = _collapsed(x, [d for d in range(len(x._shape)) if d not in dims], False)
+    rshape, rst = _collapsed(x, list(dims), not arg)
+    n = 1
+    for size in rshape:
+        n *= size
+    mode, parts, part_len = _strategy(x._storage.device, spec, m, n, kshape, kst, rshape, rst)
+    idx = "long" if plan_key[-1] or m * parts > _INT31 else "int"
+    if len(_PLANS) > 4096:
+        _PLANS.clear()
+    plan = _PLANS[plan_key] = (kshape, kst, rshape, rst, mode, parts, part_len, idx)
+    return plan
 
 
 def _collapsed(x, dims, by_stride):
