@@ -78,6 +78,11 @@ def _view3(x, shape, stride, offset):
     return Tensor._make(x._storage, tuple(shape), tuple(stride), offset, x.dtype)
 
 
+def _as3(x):
+    """A matrix as a (1, rows, cols) view."""
+    return Tensor._make(x._storage, (1, *x._shape), (0, *x._stride), x._offset, x.dtype)
+
+
 def _batched(a, b, d, alpha=1, beta=0, c=None):
     """_gemm over operands (..., M, K) @ (..., K, N) -> d (..., M, N), with equal batch shapes.
 
@@ -197,7 +202,10 @@ def mm(input, mat2, *, out=None):
     """Matrix product of (n, m) and (m, p) matrices (torch.mm); strided operands in place."""
     _mm_checks(input, mat2)
     res = _output(out, (input._shape[0], mat2._shape[1]), input.dtype, input.device)
-    _batched(input.unsqueeze(0), mat2.unsqueeze(0), res.unsqueeze(0))
+    if out is None:                    # the per-call path: no aliasing, one batch
+        _gemm(_as3(input), _as3(mat2), _as3(res))
+    else:
+        _batched(_as3(input), _as3(mat2), _as3(res))
     return res
 
 
