@@ -1,37 +1,32 @@
-"""Basic indexing (ints, slices with steps, None, Ellipsis): views for reading, copies for writing."""
+"""Indexing: basic indices give views; tensors, lists and masks index through index.cl.
+
+An advanced index is planned as an iteration shape (the result's shape) with, per iteration
+dim, a stride into the data (0 along the broadcast index dims) and, per index tensor, strides
+into that tensor; the kernel adds index * stride of the indexed dim for each index tensor.
+Indexing reads (``x[i]``, index_select, gather, take), writes (``x[i] = v``, index_put_,
+scatter_, index_copy_) and accumulates (index_put_(accumulate=True), scatter_add_,
+index_add_) all go through that one plan. Indices are bounds-checked on the device before
+anything is written: one small flag read per op.
+"""
 from __future__ import annotations
 
 import numbers
+from typing import NamedTuple
 
+import numpy as np
+
+from ..runtime import program
 from . import dtype as dt
+from .elementwise import _SCALAR_NP, run
+from .ops import OPS
+from .shape import broadcast_shapes, broadcast_strides, collapse, normalize_dim
+from .sorting import _IDX_NP, _fp_flags, cumsum, index_type
 from .tensor import Tensor
-
-_ADVANCED = ("advanced indexing (with tensors, lists or boolean masks) is not implemented yet; "
-             "basic indexing supports ints, slices, None and ...")
-
-
-def _as_index_tuple(index) -> tuple:
-    if not isinstance(index, tuple):
-        index = (index,)
-    out = []
-    for item in index:
-        if isinstance(item, Tensor):
-            if item._shape or item.dtype.category != dt.INT:
-                raise NotImplementedError(_ADVANCED)
-            item = item.item()
-        elif isinstance(item, (list, bool)) or not (
-                item is None or item is Ellipsis or isinstance(item, (slice, numbers.Integral))):
-            if isinstance(item, (list, bool)):
-                raise NotImplementedError(_ADVANCED)
-            raise IndexError(f"only integers, slices (`:`), ellipsis (`...`), None and integer "
-                             f"or boolean tensors are valid indices (got {type(item).__name__})")
-        out.append(item)
-    return tuple(out)
 
 
 def view_for_index(t: Tensor, index) -> Tensor:
     """The view `t[index]` (no copy)."""
-    items = _as_index_tuple(index)
+    items = index if isinstance(index, tuple) else (index,)
     if sum(1 for i in items if i is Ellipsis) > 1:
         raise IndexError("an index can only have a single ellipsis ('...')")
     used = sum(1 for i in items if i is not None and i is not Ellipsis)
@@ -75,40 +70,618 @@ def _slice_bounds(item: slice, size: int) -> tuple:
     return start, max(start, stop), step
 
 
+
+# -- parsing an index ------------------------------------------------------------------------
+_BASIC = (slice, numbers.Integral, type(None), type(Ellipsis))
+_INDEX_DTYPES = (dt.int64, dt.int32)
+_BAD_DTYPE = "tensors used as indices must be long, int, byte or bool tensors"
+
+
+class IndexOutOfBoundsError(IndexError, RuntimeError):
+    """An index outside [-size, size): an IndexError (PyTorch raises RuntimeError in gather)."""
+
+
+def _normalize(t: Tensor, index) -> tuple:
+    """(items, advanced): lists/bools become tensors; 0-d int tensors stay ints if all basic."""
+    items = list(index) if isinstance(index, tuple) else [index]
+    advanced = False
+    for k, item in enumerate(items):
+        if isinstance(item, (bool, list)):
+            item = _as_tensor(item, t.device)
+        elif isinstance(item, Tensor):
+            if item.dtype is dt.uint8:
+                item = item != 0                    # legacy byte masks
+            elif item.dtype not in _INDEX_DTYPES + (dt.bool_,):
+                raise IndexError(_BAD_DTYPE)
+            if item.device is not t.device:
+                item = item.to(t.device)
+        elif not isinstance(item, _BASIC):
+            raise IndexError(f"only integers, slices (`:`), ellipsis (`...`), None and long or "
+                             f"byte Variables are valid indices (got {type(item).__name__})")
+        items[k] = item
+        advanced = advanced or isinstance(item, Tensor) and (item._shape or
+                                                             item.dtype is dt.bool_)
+    for k, item in enumerate(items):
+        if isinstance(item, Tensor) and not advanced:
+            items[k] = item.item()              # x[torch.tensor(1)] is x[1]
+    return tuple(items), advanced
+
+
+def _as_tensor(item, device) -> Tensor:
+    from .creation import tensor
+    try:
+        result = tensor(item, device=device)
+    except (TypeError, ValueError, RuntimeError):
+        raise IndexError(f"could not convert the index {item!r} to an index tensor") from None
+    if result.dtype not in _INDEX_DTYPES + (dt.bool_,):
+        if result._numel:
+            raise IndexError(_BAD_DTYPE)
+        result = result.to(dt.int64)             # x[[]] indexes with an empty long tensor
+    return result
+
+
+def _consumed(item) -> int:
+    if item is None or item is Ellipsis:
+        return 0
+    if isinstance(item, Tensor) and item.dtype is dt.bool_:
+        return len(item._shape)
+    return 1
+
+
+def _split(t: Tensor, items) -> tuple:
+    """The basic view of `t` and [(view dim, index tensor, dim of t or None)] to index it."""
+    used = sum(_consumed(i) for i in items)
+    if used > len(t._shape):
+        raise IndexError(f"too many indices for tensor of dimension {len(t._shape)}")
+    basic, adv = [], []
+    vd = od = 0
+    for item in items:
+        if item is Ellipsis:
+            basic.append(item)
+            vd, od = vd + len(t._shape) - used, od + len(t._shape) - used
+        elif item is None or isinstance(item, slice):
+            basic.append(item)
+            vd, od = vd + 1, od + (item is not None)
+        elif not isinstance(item, Tensor):
+            basic.append(item)
+            od += 1
+        elif item.dtype is not dt.bool_:
+            basic.append(slice(None))
+            adv.append((vd, item, od))
+            vd, od = vd + 1, od + 1
+        elif not item._shape:                    # 0-d mask: a new dim of size 1 or 0
+            basic.append(None)
+            adv.append((vd, _zeros_index(int(bool(item.item())), t.device), None))
+            vd += 1
+        else:
+            _check_mask(t, item, od)
+            for k, ix in enumerate(nonzero(item, as_tuple=True)):
+                basic.append(slice(None))
+                adv.append((vd + k, ix, od + k))
+            vd, od = vd + len(item._shape), od + len(item._shape)
+    return view_for_index(t, tuple(basic)), adv
+
+
+def _zeros_index(n: int, device) -> Tensor:
+    from .creation import zeros
+    return zeros(n, dtype=dt.int64, device=device)
+
+
+def _check_mask(t: Tensor, mask: Tensor, od: int) -> None:
+    for k, size in enumerate(mask._shape):
+        if od + k >= len(t._shape) or t._shape[od + k] != size:
+            raise IndexError(f"The shape of the mask {list(mask._shape)} at index {k} does not "
+                             f"match the shape of the indexed tensor {list(t._shape[od:])} at "
+                             f"index {k}")
+
+
+def _plan(view: Tensor, adv, wrap: bool = True) -> tuple:
+    """(shape, data strides, entries) of `view` indexed by the advanced entries `adv`;
+    `wrap`: negative indices count from the end (else they are out of bounds)."""
+    bshape = broadcast_index_shapes([ix for _, ix, _ in adv])
+    positions = [vd for vd, _, _ in adv]
+    adjacent = positions == list(range(positions[0], positions[0] + len(positions)))
+    rest = [d for d in range(len(view._shape)) if d not in positions]
+    before = [d for d in rest if adjacent and d < positions[0]]
+    after = [d for d in rest if d not in before]
+    shape = tuple(view._shape[d] for d in before) + bshape + \
+        tuple(view._shape[d] for d in after)
+    dst = tuple(view._stride[d] for d in before) + (0,) * len(bshape) + \
+        tuple(view._stride[d] for d in after)
+    lead, tail = (0,) * len(before), (0,) * len(after)
+    entries = [Entry(ix, lead + broadcast_strides(ix._shape, ix._stride, bshape) + tail,
+                     view._shape[vd], view._stride[vd], od, wrap) for vd, ix, od in adv]
+    return shape, dst, entries
+
+
+def broadcast_index_shapes(indices) -> tuple:
+    try:
+        return broadcast_shapes(*[ix._shape for ix in indices])
+    except RuntimeError:
+        shapes = ", ".join(str(list(ix._shape)) for ix in indices)
+        raise IndexError(f"shape mismatch: indexing tensors could not be broadcast together "
+                         f"with shapes {shapes}") from None
+
+
+# -- reading and writing through a plan --------------------------------------------------------
+def _read(t: Tensor, items, wrap: bool = True) -> Tensor:
+    view, adv = _split(t, items)
+    shape, dst, entries = _plan(view, adv, wrap)
+    check_bounds(entries)
+    out = Tensor._empty(shape, t.dtype, t.device)
+    launch(view, shape, dst, entries, "read", out, out._stride)
+    return out
+
+
+def _put(t: Tensor, items, value, accumulate: bool, wrap: bool = True) -> Tensor:
+    items = tuple(i.clone() if isinstance(i, Tensor) and i._storage is t._storage else i
+                  for i in items)
+    if accumulate and t.dtype not in _ATOMIC:
+        return _widened(t, lambda wide: _put(wide, items, value, True, wrap))
+    view, adv = _split(t, items)
+    shape, dst, entries = _plan(view, adv, wrap)
+    vst = None
+    if isinstance(value, Tensor):
+        value = _value_for(t, value, entries)
+        vst = _broadcast_value(value, shape)
+    check_bounds(entries)
+    t._storage.version += 1
+    launch(view, shape, dst, entries, "add" if accumulate else "write", value, vst)
+    return t
+
+
+def _widened(t: Tensor, body) -> Tensor:
+    """Run an accumulation `body` on a 32-bit copy of `t` (no byte/short/half atomics)."""
+    wide = t.to(dt.float32 if t.dtype.is_floating_point else dt.int32)
+    body(wide)
+    return t.copy_(wide)
+
+
+def _value_for(t: Tensor, value: Tensor, entries) -> Tensor:
+    """`value` in t's dtype and device, copied if it shares memory with what is written."""
+    if value.device is not t.device:
+        value = value.to(t.device)
+    if value.dtype is not t.dtype:
+        return value.to(t.dtype)
+    return value.clone() if value._storage is t._storage else value
+
+
+def _broadcast_value(value: Tensor, shape) -> tuple:
+    """Strides that read `value` (broadcast, PyTorch's setitem rule) over `shape`."""
+    vshape, vstride = value._shape, value._stride
+    while len(vshape) > len(shape) and vshape[0] == 1:
+        vshape, vstride = vshape[1:], vstride[1:]
+    try:
+        if broadcast_shapes(vshape, shape) != tuple(shape):
+            raise RuntimeError
+    except RuntimeError:
+        raise RuntimeError(f"shape mismatch: value tensor of shape {list(value._shape)} cannot "
+                           f"be broadcast to indexing result of shape {list(shape)}") from None
+    return broadcast_strides(vshape, vstride, shape)
+
+
+# -- kernels ----------------------------------------------------------------------------------
+class Entry(NamedTuple):
+    """One index tensor of a plan: its strides over the iteration shape and the dim it picks."""
+    index: Tensor
+    strides: tuple      # over the iteration shape (0 where the index does not vary)
+    bound: int          # size of the indexed dim
+    step: int           # stride of the indexed dim in the data
+    dim: int | None     # that dim in the user's tensor, for error messages
+    wrap: bool = True   # negative indices count from the end (else they are out of bounds)
+
+
+_ATOMIC = {dt.int32: "int", dt.int64: "long", dt.float32: "float", dt.float64: "double"}
+_flags: dict = {}       # device -> a one-int flag buffer, zero unless a check just failed
+
+
+def check_bounds(entries) -> None:
+    """Raise IndexOutOfBoundsError naming the first index outside its dim (one flag read)."""
+    entries = [e for e in entries if e.dim is not None and e.index._numel]
+    if not entries:
+        return
+    device = entries[0].index.device
+    flag = _flags.get(device)
+    if flag is None:
+        flag = _flags[device] = Tensor._from_host(np.zeros(1, np.int32), device)
+    for e in entries:
+        ix = e.index
+        cshape, (ist,) = collapse(ix._shape, [ix._stride])
+        key = ("index_check", ix.dtype, len(cshape), index_type(ix))
+        kernel = device.kernels.get(key) or _compile_check(device, key)
+        args = [ix._storage.buffer, ix._offset]
+        for size, st in zip(cshape, ist):
+            args += [size, st]
+        program.launch(device, kernel, ix._numel, *args, -e.bound if e.wrap else 0, e.bound,
+                       flag._storage.buffer, ix._numel)
+    if flag.item():
+        flag.fill_(0)
+        _raise_out_of_bounds(entries)
+
+
+def _raise_out_of_bounds(entries):
+    for e in entries:
+        values = e.index._host_array().reshape(-1)
+        bad = values[(values < (-e.bound if e.wrap else 0)) | (values >= e.bound)]
+        if bad.size:
+            raise IndexOutOfBoundsError(f"index {int(bad[0])} is out of bounds for dimension "
+                                        f"{e.dim} with size {e.bound}")
+    raise AssertionError("the device flagged an index that the host finds in bounds")
+
+
+def _compile_check(device, key):
+    _, itype, ndim, idx = key
+    i = _IDX_NP[idx]
+    scalars = [None, i] + [i, i] * ndim + [np.int64, np.int64, None, i]
+    return _compile(device, key, f"index_check_{itype.name}_nd{ndim}_{idx}", scalars,
+                    kind="check", itypes=[itype.ctype], ndim=ndim, idx=idx)
+
+
+def _compile(device, key, name, scalars, **params):
+    """Build an index.cl kernel; parameters another kind does not use default to None."""
+    for param in ("data_type", "mode", "value", "atomic", "itypes"):
+        params.setdefault(param, None)
+    params.setdefault("fp64", False)
+    params.setdefault("fp16", False)
+    return program.compile_kernel(device, key, "index.cl", name, scalars, **params)
+
+
+def launch(data: Tensor, shape, dst, entries, mode: str, value, vst) -> None:
+    """Over `shape`: read data at the planned positions into `value` (mode "read"), or
+    write / add (modes "write", "add") `value` there: a tensor read with strides `vst`, or a
+    number."""
+    n = 1
+    for size in shape:
+        n *= size
+    if not n:
+        return
+    scalar = not isinstance(value, Tensor)
+    lists = [vst if not scalar else (0,) * len(shape), dst] + [e.strides for e in entries]
+    cshape, cstrides = collapse(shape, lists)
+    tensors = [data] + [e.index for e in entries] + ([] if scalar else [value])
+    device = data.device
+    key = ("index", mode, data.dtype, scalar, tuple(e.index.dtype for e in entries),
+           len(cshape), index_type(*tensors))
+    kernel = device.kernels.get(key) or _compile_index(device, key)
+    args = [data._storage.buffer, data._offset]
+    args += [_scalar(value, data.dtype)] if scalar else [value._storage.buffer, value._offset]
+    for e in entries:
+        args += [e.index._storage.buffer, e.index._offset, e.bound, e.step]
+    for d, size in enumerate(cshape):
+        args += [size] + [st[d] for st in cstrides]
+    program.launch(device, kernel, n, *args, n)
+    if any(t._storage.shared for t in tensors):
+        device.queue.finish()
+
+
+def _scalar(value, d: dt.dtype):
+    if d is dt.bool_:
+        return 1 if value else 0
+    if d.category == dt.INT:
+        return dt.wrap_int(int(value), d)
+    return dt.to_float(float(value), d)
+
+
+def _compile_index(device, key):
+    _, mode, dtype, scalar, itypes, ndim, idx = key
+    i = _IDX_NP[idx]
+    scalars = [None, i] + ([_SCALAR_NP[dtype.ctype]] if scalar else [None, i])
+    scalars += [None, i, i, i] * len(itypes) + [i] * (ndim * (3 + len(itypes))) + [i]
+    tag = "_".join(t.name for t in itypes)
+    name = (f"index_{mode}_{dtype.name}_{'s' if scalar else 'buf'}_{tag}_nd{ndim}_{idx}")
+    return _compile(
+        device, key, name, scalars, kind="index", data_type=dtype.ctype,
+        mode=mode, value="scalar" if scalar else "buf", atomic=_ATOMIC.get(dtype),
+        itypes=[t.ctype for t in itypes], ndim=ndim, idx=idx, **_fp_flags(dtype))
+
+
+def nonzero(input: Tensor, *, as_tuple: bool = False, out: Tensor | None = None):
+    """Coordinates of the non-zero elements: a (count, ndim) int64 tensor, or one 1-D tensor
+    per dim with `as_tuple` (row-major order)."""
+    shape = input._shape or (1,)
+    flags = input != 0
+    if not flags._contig:
+        flags = flags.contiguous()
+    count = 0
+    positions = None
+    if flags._numel:
+        positions = cumsum(flags.view(-1), 0)
+        count = int(positions[-1].item())
+    ndim = len(shape)
+    coords = Tensor._empty((ndim, count) if as_tuple else (count, len(input._shape)),
+                           dt.int64, input.device)
+    if count and input._shape:
+        _compact(flags, positions, coords, shape, as_tuple)
+    elif count:
+        coords.fill_(0)
+    if as_tuple:
+        return tuple(coords[k] for k in range(ndim))
+    if out is not None:
+        from .joins import _resize
+        if out._shape != coords._shape:
+            _resize(out, coords._shape)
+        return out.copy_(coords)
+    return coords
+
+
+def _compact(flags: Tensor, positions: Tensor, coords: Tensor, shape, as_tuple: bool) -> None:
+    device = flags.device
+    ndim, n = len(shape), flags._numel
+    idx = index_type(flags, positions, coords)
+    key = ("index_nonzero", ndim, idx)
+    kernel = device.kernels.get(key)
+    if kernel is None:
+        i = _IDX_NP[idx]
+        kernel = _compile(device, key, f"index_nonzero_nd{ndim}_{idx}",
+                          [None, None, None, i, i] + [i] * ndim + [i], kind="nonzero",
+                          ndim=ndim, idx=idx)
+    count = coords._shape[-1] if as_tuple else coords._shape[0]
+    pst, kst = (1, count) if as_tuple else (ndim, 1)
+    program.launch(device, kernel, n, flags._storage.buffer, positions._storage.buffer,
+                   coords._storage.buffer, pst, kst, *shape, n)
+
+
+# -- the public ops ---------------------------------------------------------------------------
 def getitem(self: Tensor, index) -> Tensor:
-    return view_for_index(self, index)
+    """`self[index]`: a view for basic indices, a copy for advanced ones."""
+    items, advanced = _normalize(self, index)
+    if not advanced:
+        return view_for_index(self, items)
+    return _read(self, items)
 
 
 def setitem(self: Tensor, index, value) -> None:
-    """`self[index] = value`: copy (broadcasting) into the view; writes through to self."""
-    target = view_for_index(self, index)
+    """`self[index] = value` (a number or a tensor broadcast to the indexed shape)."""
+    items, advanced = _normalize(self, index)
+    if advanced:
+        mask = items[0] if len(items) == 1 else None
+        if (mask is not None and mask.dtype is dt.bool_ and mask._shape and
+                (not isinstance(value, Tensor) or not value._shape)):
+            _check_mask(self, mask, 0)       # x[mask] = scalar: one masked fill, no compaction
+            mask = mask.view(mask._shape + (1,) * (len(self._shape) - len(mask._shape)))
+            masked_fill_(self, mask, value)
+            return
+        _put(self, items, value, False)
+        return
+    target = view_for_index(self, items)
     if isinstance(value, Tensor):
-        if value._numel and value._shape != target._shape:
-            value = _broadcast_value(value, target)
-        target.copy_(value)
+        vst = _broadcast_value(value, target._shape)
+        target.copy_(value._view(target._shape, vst) if value._numel else value)
     elif target._numel:
         target.fill_(value)
     else:
         self._storage.version += 1
 
 
-def _broadcast_value(value: Tensor, target: Tensor) -> Tensor:
-    shape = value._shape
-    while len(shape) > len(target._shape) and shape[0] == 1:
-        shape = shape[1:]
-    try:
-        return value.reshape(shape).expand(target._shape)
-    except RuntimeError:
-        raise RuntimeError(f"shape mismatch: value tensor of shape {list(value._shape)} cannot "
-                           f"be broadcast to indexing result of shape "
-                           f"{list(target._shape)}") from None
+def index_put_(self: Tensor, indices, values, accumulate: bool = False) -> Tensor:
+    """`self[indices] = values`, or `+=` with duplicates summed when `accumulate`."""
+    if not isinstance(indices, (tuple, list)):
+        raise TypeError("index_put_(): argument 'indices' must be a tuple of Tensors")
+    items, _ = _normalize(self, tuple(indices))
+    return _put(self, items, values, accumulate)
+
+
+def index_put(self: Tensor, indices, values, accumulate: bool = False) -> Tensor:
+    """Out-of-place index_put_."""
+    return index_put_(self.clone(), indices, values, accumulate)
+
+
+def _dim_index(input: Tensor, dim, index, op: str) -> tuple:
+    """(dim, 1-D index) for the *_select/_copy/_add/_fill family (0-d input as 1-D)."""
+    d = normalize_dim(dim, len(input._shape))
+    index = _index_arg(index, op)
+    if len(index._shape) > 1:
+        raise IndexError(f"{op}(): Index is supposed to be a vector")
+    return d, index.reshape(-1)
+
+
+def _index_arg(index, op: str) -> Tensor:
+    if not isinstance(index, Tensor):
+        raise TypeError(f"{op}(): argument 'index' must be Tensor, not {type(index).__name__}")
+    if index.dtype not in _INDEX_DTYPES:
+        raise RuntimeError(f"{op}(): Expected dtype int32/int64 for index, got "
+                           f"{index.dtype.name}")
+    return index
+
+
+def index_select(input: Tensor, dim: int, index: Tensor, *, out: Tensor | None = None):
+    """The entries of `input` at `index` (a vector) along `dim`."""
+    d, index = _dim_index(input, dim, index, "index_select")
+    x = input if input._shape else input.view(1)
+    result = _read(x, (slice(None),) * d + (index,), wrap=False)
+    if not input._shape:
+        result = result.view(())
+    return _into(result, out)
+
+
+def _into(result: Tensor, out):
+    if out is None:
+        return result
+    if out._shape != result._shape:
+        from .joins import _resize
+        _resize(out, result._shape)
+    return out.copy_(result)
+
+
+def _dim_put(self, dim, index, value, accumulate, op, wrap=False) -> Tensor:
+    d, index = _dim_index(self, dim, index, op)
+    x = self if self._shape else self.view(1)
+    if isinstance(value, Tensor) and not value._shape and x is not self:
+        value = value.view(1)
+    _put(x, (slice(None),) * d + (index,), value, accumulate, wrap)
+    return self
+
+
+def index_copy_(self: Tensor, dim: int, index: Tensor, source: Tensor) -> Tensor:
+    """Copy the slices of `source` into `self` at `index` along `dim`."""
+    return _dim_put(self, dim, index, source, False, "index_copy_")
+
+
+def index_add_(self: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1) -> Tensor:
+    """Add the slices of `alpha * source` into `self` at `index` along `dim`."""
+    return _dim_put(self, dim, index, source if alpha == 1 else source * alpha, True,
+                    "index_add_")
+
+
+def index_fill_(self: Tensor, dim: int, index: Tensor, value) -> Tensor:
+    """Set the slices of `self` at `index` along `dim` to `value`."""
+    if isinstance(value, Tensor):
+        if value._shape:
+            raise RuntimeError(f"index_fill_ only supports a 0-dimensional value tensor, but "
+                               f"got tensor with {len(value._shape)} dimension(s).")
+        value = value.item()
+    return _dim_put(self, dim, index, value, False, "index_fill_", wrap=True)
+
+
+def _along_plan(target: Tensor, d: int, index: Tensor, op: str) -> tuple:
+    """(shape, target strides, entries) of gather/scatter: index.shape picks along `d`."""
+    if len(index._shape) != len(target._shape):
+        raise RuntimeError(f"{op}(): Index tensor must have the same number of dimensions as "
+                           f"{'input' if op == 'gather' else 'self'} tensor")
+    for e, (a, b) in enumerate(zip(index._shape, target._shape)):
+        if e != d and a > b:
+            raise RuntimeError(f"{op}(): Size does not match at dimension {e} expected index "
+                               f"{list(index._shape)} to be no larger than self "
+                               f"{list(target._shape)} apart from dimension {d}")
+    dst = tuple(0 if e == d else st for e, st in enumerate(target._stride))
+    entry = Entry(index, index._stride, target._shape[d], target._stride[d], d, wrap=False)
+    return index._shape, dst, [entry]
+
+
+def _rows(t: Tensor) -> Tensor:
+    return t if t._shape else t.view(1)
+
+
+def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False,
+           out: Tensor | None = None) -> Tensor:
+    """out[i][j][k] = input[i][index[i][j][k]][k] (for dim 1), of index's shape."""
+    index = _index_arg(index, "gather")
+    d = normalize_dim(dim, len(input._shape))
+    x, ix = _rows(input), _rows(index)
+    shape, dst, entries = _along_plan(x, d, ix, "gather")
+    check_bounds(entries)
+    result = Tensor._empty(shape, input.dtype, input.device)
+    launch(x, shape, dst, entries, "read", result, result._stride)
+    return _into(result.view(index._shape), out)
+
+
+def scatter_(self: Tensor, dim: int, index: Tensor, src=None, *, value=None,
+             reduce=None) -> Tensor:
+    """self[i][index[i][j][k]][k] = src[i][j][k] (for dim 1); `src` may be a number."""
+    if reduce is not None:
+        raise NotImplementedError("scatter_ with reduce= is not implemented; use scatter_add_ "
+                                  "or scatter_reduce")
+    return _scatter(self, dim, index, value if src is None else src, False, "scatter_")
+
+
+def scatter_add_(self: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
+    """self[i][index[i][j][k]][k] += src[i][j][k] (for dim 1); duplicates all add."""
+    return _scatter(self, dim, index, src, True, "scatter_add_")
+
+
+def _scatter(self: Tensor, dim, index, src, accumulate: bool, op: str) -> Tensor:
+    if accumulate and self.dtype not in _ATOMIC:
+        return _widened(self, lambda wide: _scatter(wide, dim, index, src, True, op))
+    index = _index_arg(index, op)
+    d = normalize_dim(dim, len(self._shape))
+    x, ix = _rows(self), _rows(index)
+    shape, dst, entries = _along_plan(x, d, ix, op)
+    vst = None
+    if isinstance(src, Tensor):
+        src = _rows(_value_for(self, src, entries))
+        if len(src._shape) != len(shape) or any(a > b for a, b in zip(shape, src._shape)):
+            raise RuntimeError(f"{op}(): Expected index {list(index._shape)} to be no larger "
+                               f"than src {list(src._shape)} in every dimension")
+        vst = src._stride
+    elif src is None:
+        raise TypeError(f"{op}() needs `src` (a tensor) or `value` (a number)")
+    check_bounds(entries)
+    self._storage.version += 1
+    launch(x, shape, dst, entries, "add" if accumulate else "write", src, vst)
+    return self
+
+
+def scatter(input: Tensor, dim: int, index: Tensor, src=None, *, value=None, reduce=None):
+    """Out-of-place scatter_."""
+    return scatter_(input.clone(), dim, index, src, value=value, reduce=reduce)
+
+
+def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
+    """Out-of-place scatter_add_."""
+    return scatter_add_(input.clone(), dim, index, src)
+
+
+def take(input: Tensor, index: Tensor) -> Tensor:
+    """The elements of `input`, read as 1-D in row-major order, at `index` (index's shape)."""
+    index = _index_arg(index, "take")
+    flat = input.reshape(-1)
+    entry = Entry(index, index._stride, flat._numel, flat._stride[0], 0)
+    check_bounds([entry])
+    out = Tensor._empty(index._shape, input.dtype, input.device)
+    launch(flat, index._shape, (0,) * len(index._shape), [entry], "read", out, out._stride)
+    return out
+
+
+def _check_masked(op: str, mask, value) -> None:
+    if not isinstance(mask, Tensor) or mask.dtype is not dt.bool_:
+        got = mask.dtype.name if isinstance(mask, Tensor) else type(mask).__name__
+        raise RuntimeError(f"{op} only supports boolean masks, but got mask with dtype {got}")
+    if isinstance(value, Tensor) and value._shape:
+        raise RuntimeError(f"{op} only supports a 0-dimensional value tensor, but got tensor "
+                           f"with {len(value._shape)} dimension(s).")
+
+
+def masked_fill_(self: Tensor, mask: Tensor, value) -> Tensor:
+    """Set the elements of `self` where `mask` (broadcast to self) is True to `value`."""
+    _check_masked("masked_fill_", mask, value)
+    return run(OPS["where"], (mask, value, self), out=self, unsafe=True)
+
+
+def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
+    """A copy of `input` with `value` where `mask` is True (one pass)."""
+    _check_masked("masked_fill", mask, value)
+    out = Tensor._empty(input._shape, input.dtype, input.device)
+    return run(OPS["where"], (mask, value, input), out=out, unsafe=True)
+
+
+def masked_select(input: Tensor, mask: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """The elements of `input` where `mask` is True, as a 1-D tensor (both broadcast)."""
+    _check_masked("masked_select", mask, None)
+    shape = broadcast_shapes(input._shape, mask._shape)
+    result = _read(input.expand(shape), (mask.expand(shape),)) if shape else \
+        _read(input.view(1), (mask.view(1),))
+    return _into(result, out)
+
+
+def argwhere(input: Tensor) -> Tensor:
+    """nonzero(input) as a (count, ndim) tensor."""
+    return nonzero(input)
+
+
+_FUNCTIONS = {f.__name__: f for f in (
+    nonzero, argwhere, index_select, gather, scatter, scatter_add, take, masked_fill,
+    masked_select, index_put)}
+_METHODS = {f.__name__: f for f in (
+    nonzero, argwhere, index_select, gather, scatter, scatter_add, take, masked_fill,
+    masked_select, index_put, index_put_, scatter_, scatter_add_, masked_fill_, index_copy_,
+    index_add_, index_fill_)}
+
+
+def _out_of_place(inplace):
+    def method(self, *args, **kwargs):
+        return inplace(self.clone(), *args, **kwargs)
+    method.__name__ = inplace.__name__[:-1]
+    return method
 
 
 def install(namespace: dict) -> None:
+    """Define the indexing functions in `namespace` and the methods (and []) on Tensor."""
     Tensor.__getitem__ = getitem
     Tensor.__setitem__ = setitem
-
-
-def nonzero(input: Tensor, *, as_tuple: bool = False):
-    """(being written)"""
-    raise NotImplementedError("nonzero is not implemented yet")
+    namespace.update(_FUNCTIONS)
+    for name, method in _METHODS.items():
+        setattr(Tensor, name, method)
+    for inplace in (index_copy_, index_add_, index_fill_):
+        out_of_place = _out_of_place(inplace)
+        namespace[out_of_place.__name__] = out_of_place
+        setattr(Tensor, out_of_place.__name__, out_of_place)
