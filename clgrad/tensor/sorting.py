@@ -10,6 +10,7 @@ import numpy as np
 
 from ..runtime import program
 from . import dtype as dt
+from . import results
 from .elementwise import _INT31
 from .shape import collapse, normalize_dim
 from .tensor import Tensor
@@ -141,9 +142,107 @@ def _cumprod_(self: Tensor, dim: int) -> Tensor:
     return _scan("mul", self, dim, None, self)
 
 
+# -- sorting ---------------------------------------------------------------------------------
+def _sorted_rows(x: Tensor, d: int, descending: bool) -> tuple:
+    """(keys, indices) work buffers of rows x P holding every row of `x` along `d` sorted."""
+    device = x.device
+    n = x._shape[d]
+    rows = x._numel // n
+    padded = 1 << max(n - 1, 0).bit_length()
+    if padded * rows >= 2**31 or n >= 2**31:
+        raise RuntimeError(f"sort: rows of {n} elements ({rows} rows) are too large for "
+                           "32-bit sort indices")
+    keys = Tensor._empty((rows, padded), x.dtype, device)
+    ind = Tensor._empty((rows, padded), dt.int32, device)
+    bshape, (ist,) = batch_layout(x._shape, [x._stride], d)
+    idx = index_type(x, keys)
+    kernel = _sort_kernel(device, "init", x.dtype, descending, len(bshape), idx)
+    args = [x._storage.buffer, x._offset, x._stride[d]]
+    for size, st in zip(bshape, ist):
+        args += [size, st]
+    total = rows * padded
+    program.launch(device, kernel, total, *args, keys._storage.buffer, ind._storage.buffer,
+                   n, padded, total)
+    step = _sort_kernel(device, "step", x.dtype, descending, 0, idx)
+    half = padded // 2
+    k = 2
+    while k <= padded:
+        j = k // 2
+        while j:
+            program.launch(device, step, rows * half, keys._storage.buffer,
+                           ind._storage.buffer, k, j, n, half, rows * half)
+            j //= 2
+        k *= 2
+    return keys, ind
+
+
+def _sort_kernel(device, kind, dtype, descending, ndim, idx):
+    key = ("sort", kind, dtype, descending, ndim, idx)
+    kernel = device.kernels.get(key)
+    if kernel is None:
+        i = _IDX_NP[idx]
+        scalars = ([None, i, i] + [i, i] * ndim + [None, None, i, i, i] if kind == "init" else
+                   [None, None, i, i, np.int32, i, i])
+        name = f"sort_{kind}_{dtype.name}_{'desc' if descending else 'asc'}_nd{ndim}_{idx}"
+        kernel = program.compile_kernel(
+            device, key, "sort.cl", name, scalars, kind=kind, key_type=dtype.ctype,
+            is_float=dtype.is_floating_point, descending=descending, ndim=ndim, idx=idx,
+            **_fp_flags(dtype))
+    return kernel
+
+
+def _top(op: str, input: Tensor, dim, descending: bool, count) -> tuple:
+    """(values, indices) of the first `count` (None: all) of each row sorted along `dim`."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}(): argument 'input' must be Tensor, not {type(input).__name__}")
+    x = input if input._shape else input.view(1)
+    d = normalize_dim(dim, len(input._shape))
+    n = x._shape[d]
+    m = n if count is None else count
+    if not 0 <= m <= n:
+        raise RuntimeError(f"{op}(): selected index k out of range (k={m}, dimension {d} has "
+                           f"size {n})")
+    shape = x._shape[:d] + (m,) + x._shape[d + 1:]
+    values = Tensor._empty(shape, input.dtype, input.device)
+    indices = Tensor._empty(shape, dt.int64, input.device)
+    if values._numel:
+        keys, ind = _sorted_rows(x, d, descending)
+        perm = [e for e in range(len(shape)) if e != d] + [d]
+        batch = tuple(shape[e] for e in perm)
+        values.permute(perm).copy_(keys[:, :m].view(batch))
+        indices.permute(perm).copy_(ind[:, :m].view(batch))
+    if not input._shape:
+        values, indices = values.view(()), indices.view(())
+    return values, indices
+
+
+def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False, *,
+         out=None):
+    """(values, indices) sorted along `dim`; NaN sorts as the largest value. Always stable."""
+    values, indices = _top("sort", input, dim, descending, None)
+    if out is not None:
+        out[0].copy_(values)
+        out[1].copy_(indices)
+        values, indices = out
+    return results.sort(values, indices)
+
+
+def argsort(input: Tensor, dim: int = -1, descending: bool = False,
+            stable: bool = False) -> Tensor:
+    """The indices that sort `input` along `dim` (stable)."""
+    return _top("argsort", input, dim, descending, None)[1]
+
+
+def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True, *,
+         out=None):
+    """(values, indices) of the `k` largest (or smallest) elements along `dim`, in order."""
+    values, indices = _top("topk", input, dim, largest, int(k))
+    return results.topk(values, indices)
+
+
 def install(namespace: dict) -> None:
     """Define this module's functions in `namespace` and its methods on Tensor."""
-    for function in (cumsum, cumprod):
+    for function in (cumsum, cumprod, sort, argsort, topk):
         namespace[function.__name__] = function
         setattr(Tensor, function.__name__, function)
     Tensor.cumsum_ = _cumsum_
