@@ -69,18 +69,21 @@ def reduce(x, dims, spec: Spec, aux=None):
     kshape, kst, rshape, rst, mode, parts, part_len, idx = plan
     m = out._numel
     sync = x._storage.shared
-    if parts == 1:
+    if parts == 1 and mode != "band":
         _run(device, spec, mode, idx, (x, None), (out, out_j), kshape, kst, rshape, rst,
              m, 1, part_len, aux, first=True)
     else:
-        # partial results: (parts, m) for "cols" (each work-item stores neighbouring
-        # outputs), else (m, parts); a second launch reduces them
-        layout = (parts, m) if mode == "cols" else (m, parts)
+        # partial results: (parts, m) where a work-item stores neighbouring outputs
+        # ("cols", "band": twice, the sums then their compensations), else (m, parts);
+        # a second launch reduces them
+        layout = (parts, m) if mode in ("cols", "band") else (m, parts)
+        if mode == "band":                     # sums, then their compensations
+            layout = (2, parts, m)
         part = Tensor._empty(layout, spec.acc, device)
         part_j = Tensor._empty(layout, dt.int64, device) if arg else None
         _run(device, spec, mode, idx, (x, None), (part, part_j), kshape, kst, rshape, rst,
              m, parts, part_len, aux, first=True)
-        pst = (1, m) if mode == "cols" else (parts, 1)
+        pst = (1, m) if mode in ("cols", "band") else (parts, 1)
         _run(device, spec, "loop", idx, (part, part_j), (out, out_j), (m,), pst[:1],
              (parts,), pst[1:], m, 1, parts, aux, first=False)
     if sync:
@@ -119,6 +122,7 @@ def _collapsed(x, dims, by_stride):
 
 _VEC_MAPS = frozenset({"x", "x * x", "fabs(x)", "exp(x - aux)", "(x - aux) * (x - aux)"})
 _VEC_COMBINES = frozenset({"sum", "prod", "max", "min"})
+_BAND_ROWS = 8           # rows "band" mode adds in registers per pass over the outputs
 
 
 def _strategy(device, spec, m, n, kshape, kst, rshape, rst):
@@ -135,7 +139,14 @@ def _strategy(device, spec, m, n, kshape, kst, rshape, rst):
             parts = min(-(-16 * device.compute_units // m), n >> 14)
         part_len = -(-n // parts)
         return "vec", -(-n // part_len), part_len
-    width = 4 * _lanes(spec.acc)
+    lanes = _lanes(spec.acc)
+    if (vector and spec.combine == "sum" and not inner and len(kshape) == 1 and kst[0] == 1
+            and len(rshape) == 1 and kshape[0] >= lanes and outer >= 4 * _BAND_ROWS
+            and kshape[0] * spec.acc.itemsize <= 1 << 17):
+        parts = min(4 * device.compute_units, outer // (4 * _BAND_ROWS))
+        part_len = -(-outer // parts)
+        return "band", -(-outer // part_len), part_len
+    width = 4 * lanes
     if vector and not inner and kst[-1] == 1 and kshape[-1] >= width:
         blocks = m // kshape[-1] * -(-kshape[-1] // width)
         parts = 1
@@ -193,7 +204,9 @@ def _run(device, spec, mode, idx, src, dst, kshape, kst, rshape, rst, m, parts, 
         kernel(device.queue, (m * parts * wg,), (wg,), *args)
         return
     items = m * parts
-    if mode == "cols":
+    if mode == "band":
+        items = parts
+    elif mode == "cols":
         width = 4 * _lanes(spec.acc)
         items = m // kshape[-1] * -(-kshape[-1] // width) * parts
     if items < 2 * wg * device.compute_units:
@@ -220,5 +233,5 @@ def _compile(device, key, spec, x, out, first, aux):
         in_type=x.dtype.ctype, ct=spec.ct.opmath if first else acc, acc=acc,
         out_type=out.dtype.ctype, combine=spec.combine, kahan=spec.kahan, map=spec.map,
         post=spec.post, aux=aux is not None, first=first, with_idx=with_idx, mode=mode,
-        wg=device.work_group, vw=_lanes(spec.acc), kdim=kdim, rdim=rdim, idx=idx,
+        wg=device.work_group, vw=_lanes(spec.acc), R=_BAND_ROWS, kdim=kdim, rdim=rdim, idx=idx,
         fp64=dt.float64 in used, fp16=dt.float16 in used)

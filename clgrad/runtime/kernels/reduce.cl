@@ -28,7 +28,11 @@
 ##             (rdim 1, stride 1) in vectors of vw lanes, two accumulators deep; "cols" gives
 ##             each work-item vw * 4 neighbouring outputs of a contiguous innermost kept dim
 ##             and adds whole vectors per reduced element (outer-dim reductions)
-##   vw        vector width of "vec" and "cols" (lanes of acc; 64 bytes)
+##             "band" (sums only) gives each work-item a band of rows of an outer reduced dim
+##             and all outputs of a contiguous kept dim, read row by row as NumPy does; it
+##             always writes partial sums and compensations for a second pass
+##   vw        vector width of "vec", "cols" and "band" (lanes of acc; 64 bytes)
+##   R         rows "band" adds in registers before folding them into the running sums
 ##   wg        work-group size in group mode (a power of two)
 ##   kdim      number of kept dims; rdim: number of reduced dims
 ##   idx       index type ("int" or "long")
@@ -119,6 +123,44 @@ v = select(v, x_, x_ < v);\
 % endfor
 </%def>
 
+## One block of rows of "band" mode: `count` rows unrolled, or (None) hi - row rows.
+<%def name="band_rows(count)"><% V = f"{acc}{vw}" %>\
+        __global const ${in_type} *src = in + in_off + row * rst0;
+        for (${idx} k = 0; k < kv; k += ${vw}) {
+% if aux:
+            const ${V} auxv = vload${vw}(0, auxp + aux_off + k);
+% else:
+            const ${V} auxv = 0;
+% endif
+            ${V} b = 0;
+% if count is None:
+            for (${idx} i = 0; i < hi - row; ++i)
+                b += map_vec(convert_${V}(vload${vw}(0, src + i * rst0 + k)), auxv);
+% else:
+%   for i in range(count):
+            b += map_vec(convert_${V}(vload${vw}(0, src + ${i} * rst0 + k)), auxv);
+%   endfor
+% endif
+            ${V} s = vload${vw}(0, sums + k), cv = vload${vw}(0, comp + k);
+            VFOLD(s, cv, b);
+            vstore${vw}(s, 0, sums + k);
+            vstore${vw}(cv, 0, comp + k);
+        }
+        for (${idx} k = kv; k < K; ++k) {
+% if aux:
+            const ${acc} aux = auxp[aux_off + k];
+% else:
+            const ${acc} aux = 0;
+% endif
+            ${acc} r = sums[k], c = comp[k];
+            for (${idx} i = 0; i < ${"hi - row" if count is None else count}; ++i) {
+${fold("r", "map_value((" + ct + ")src[i * rst0 + k], aux)", "0")}
+            }
+            sums[k] = r;
+            comp[k] = c;
+        }
+</%def>
+
 ## Fold value v (index j) into accumulator r (its index rr; Kahan compensation c).
 <%def name="fold(r, v, j)">\
 % if combine == "sum" and kahan:
@@ -146,7 +188,7 @@ inline ${acc} map_value(${ct} x, ${acc} aux)
     return ${map};
 }
 <% V = f"{acc}{vw}"; W = vw * 4; lanes = "0123456789abcdef" %>
-% if mode in ("vec", "cols"):
+% if mode in ("vec", "cols", "band"):
 inline ${V} map_vec(${V} x, ${V} aux)
 {
     return ${map};
@@ -234,6 +276,24 @@ ${reduced_loops_close()}
         r -= c;
 % endif
         dst[lane] = parts > 1 ? (${out_type})r : (${out_type})(${post});
+    }
+% elif mode == "band":
+    /* work-item: rows [lo, hi) of the one reduced dim, all K contiguous outputs; the
+       running sums and their Kahan compensations live in out (parts x K, then parts x K
+       more): rows are read whole, in order, ${R} at a time per vector of outputs */
+    const ${idx} part = (${idx})get_global_id(0);
+    if (part >= parts) return;
+    const ${idx} K = ksize0, lo = part * part_len, hi = min(lo + part_len, (${idx})rsize0);
+    const ${idx} kv = K / ${vw} * ${vw};
+    __global ${acc} *sums = out + out_off + part * K;
+    __global ${acc} *comp = sums + parts * K;
+    for (${idx} k = 0; k < K; ++k) { sums[k] = 0; comp[k] = 0; }
+    ${idx} row = lo;
+    for (; row + ${R} <= hi; row += ${R}) {
+${band_rows(R)}
+    }
+    if (row < hi) {
+${band_rows(None)}
     }
 % else:
 % if mode == "group":
