@@ -25,7 +25,7 @@
 ##             meet in a local-memory tree (inner-dim and whole-tensor reductions)
 ##             CPU devices add two explicitly vectorised forms of "loop" (pocl runs a
 ##             work-item's loop as scalar code): "vec" walks a contiguous reduced range
-##             (rdim 1, stride 1) in vectors of vw lanes, two accumulators deep; "cols" gives
+##             (rdim 1, stride 1) in vectors of vw lanes, four accumulators deep; "cols" gives
 ##             each work-item vw * 4 neighbouring outputs of a contiguous innermost kept dim
 ##             and adds whole vectors per reduced element (outer-dim reductions)
 ##             "band" (sums only) gives each work-item a band of rows of an outer reduced dim
@@ -338,17 +338,22 @@ ${fold("r", value, "j")}
     const ${idx} lo = part * part_len;
     const ${idx} hi = min(lo + part_len, (${idx})rsize0);
     __global const ${in_type} *row = in + base;
-    ${V} v0 = (${V})(${init()}), v1 = v0, cv0 = 0, cv1 = 0;
+% for u in range(4):
+    ${V} v${u} = (${V})(${init()}), cv${u} = 0;
+% endfor
     const ${V} auxv = (${V})aux;
     ${idx} p = lo;
-    for (; p + ${2 * vw} <= hi; p += ${2 * vw}) {
-        VFOLD(v0, cv0, map_vec(convert_${V}(vload${vw}(0, row + p)), auxv));
-        VFOLD(v1, cv1, map_vec(convert_${V}(vload${vw}(0, row + p + ${vw})), auxv));
+    for (; p + ${4 * vw} <= hi; p += ${4 * vw}) {
+% for u in range(4):
+        VFOLD(v${u}, cv${u}, map_vec(convert_${V}(vload${vw}(${u}, row + p)), auxv));
+% endfor
     }
 % if combine == "sum" and kahan:
-    v0 = (v0 - cv0) + (v1 - cv1);
+    v0 = ((v0 - cv0) + (v1 - cv1)) + ((v2 - cv2) + (v3 - cv3));
 % else:
     VFOLD(v0, cv0, v1);
+    VFOLD(v2, cv2, v3);
+    VFOLD(v0, cv0, v2);
 % endif
 % for lane in range(vw):
 ${fold("r", f"v0.s{'0123456789abcdef'[lane]}", "0")}
