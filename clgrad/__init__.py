@@ -10,14 +10,13 @@ from .runtime.device import device, set_default_device
 from .tensor import (
     Size,
     Tensor,
-    dtype,
     functions,
     get_default_dtype,
     promote_types,
     set_default_dtype,
 )
 from .tensor.dtype import bool_ as bool
-from .tensor.dtype import float16, float32, float64, int8, int16, int32, int64, uint8
+from .tensor.dtype import dtype, float16, float32, float64, int8, int16, int32, int64, uint8
 from .tensor.format import get_printoptions, set_printoptions
 
 __version__ = "0.1.0"

@@ -1,6 +1,10 @@
-"""Tensor layer: Storage + Tensor metadata and the raw (non-differentiable) ops."""
-from . import creation, indexing, joins, linalg, ops, random, reduce
-from .dtype import dtype, get_default_dtype, promote_types, set_default_dtype
+"""Tensor layer: Storage + Tensor metadata and the raw (non-differentiable) ops.
+
+(The dtype class is not re-exported here: that would shadow the `dtype` submodule, which
+every module imports as `from . import dtype as dt`; clgrad.dtype comes from tensor.dtype.)
+"""
+from . import creation, indexing, joins, linalg, ops, random, reduce, scan, sorting
+from .dtype import get_default_dtype, promote_types, set_default_dtype
 from .shape import Size
 from .tensor import Tensor
 
@@ -16,6 +20,8 @@ def _namespace() -> dict:
     reduce.install(namespace)
     linalg.install(namespace)
     joins.install(namespace)
+    scan.install(namespace)
+    sorting.install(namespace)
     return namespace
 
 
@@ -24,7 +30,6 @@ functions = _namespace()
 __all__ = [
     "Size",
     "Tensor",
-    "dtype",
     "functions",
     "get_default_dtype",
     "promote_types",

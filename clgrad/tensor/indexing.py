@@ -17,10 +17,9 @@ import numpy as np
 
 from ..runtime import program
 from . import dtype as dt
-from .elementwise import _SCALAR_NP, run
-from .ops import OPS
-from .shape import broadcast_shapes, broadcast_strides, collapse, normalize_dim
-from .sorting import _IDX_NP, _fp_flags, cumsum, index_type
+from .elementwise import _SCALAR_NP
+from .scan import _IDX_NP, _fp_flags, cumsum, index_type
+from .shape import broadcast_shapes, broadcast_strides, collapse
 from .tensor import Tensor
 
 
@@ -439,6 +438,7 @@ def setitem(self: Tensor, index, value) -> None:
                 (not isinstance(value, Tensor) or not value._shape)):
             _check_mask(self, mask, 0)       # x[mask] = scalar: one masked fill, no compaction
             mask = mask.view(mask._shape + (1,) * (len(self._shape) - len(mask._shape)))
+            from .gather import masked_fill_
             masked_fill_(self, mask, value)
             return
         _put(self, items, value, False)
@@ -466,222 +466,13 @@ def index_put(self: Tensor, indices, values, accumulate: bool = False) -> Tensor
     return index_put_(self.clone(), indices, values, accumulate)
 
 
-def _dim_index(input: Tensor, dim, index, op: str) -> tuple:
-    """(dim, 1-D index) for the *_select/_copy/_add/_fill family (0-d input as 1-D)."""
-    d = normalize_dim(dim, len(input._shape))
-    index = _index_arg(index, op)
-    if len(index._shape) > 1:
-        raise IndexError(f"{op}(): Index is supposed to be a vector")
-    return d, index.reshape(-1)
-
-
-def _index_arg(index, op: str) -> Tensor:
-    if not isinstance(index, Tensor):
-        raise TypeError(f"{op}(): argument 'index' must be Tensor, not {type(index).__name__}")
-    if index.dtype not in _INDEX_DTYPES:
-        raise RuntimeError(f"{op}(): Expected dtype int32/int64 for index, got "
-                           f"{index.dtype.name}")
-    return index
-
-
-def index_select(input: Tensor, dim: int, index: Tensor, *, out: Tensor | None = None):
-    """The entries of `input` at `index` (a vector) along `dim`."""
-    d, index = _dim_index(input, dim, index, "index_select")
-    x = input if input._shape else input.view(1)
-    result = _read(x, (slice(None),) * d + (index,), wrap=False)
-    if not input._shape:
-        result = result.view(())
-    return _into(result, out)
-
-
-def _into(result: Tensor, out):
-    if out is None:
-        return result
-    if out._shape != result._shape:
-        from .joins import _resize
-        _resize(out, result._shape)
-    return out.copy_(result)
-
-
-def _dim_put(self, dim, index, value, accumulate, op, wrap=False) -> Tensor:
-    d, index = _dim_index(self, dim, index, op)
-    x = self if self._shape else self.view(1)
-    if isinstance(value, Tensor) and not value._shape and x is not self:
-        value = value.view(1)
-    _put(x, (slice(None),) * d + (index,), value, accumulate, wrap)
-    return self
-
-
-def index_copy_(self: Tensor, dim: int, index: Tensor, source: Tensor) -> Tensor:
-    """Copy the slices of `source` into `self` at `index` along `dim`."""
-    return _dim_put(self, dim, index, source, False, "index_copy_")
-
-
-def index_add_(self: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1) -> Tensor:
-    """Add the slices of `alpha * source` into `self` at `index` along `dim`."""
-    return _dim_put(self, dim, index, source if alpha == 1 else source * alpha, True,
-                    "index_add_")
-
-
-def index_fill_(self: Tensor, dim: int, index: Tensor, value) -> Tensor:
-    """Set the slices of `self` at `index` along `dim` to `value`."""
-    if isinstance(value, Tensor):
-        if value._shape:
-            raise RuntimeError(f"index_fill_ only supports a 0-dimensional value tensor, but "
-                               f"got tensor with {len(value._shape)} dimension(s).")
-        value = value.item()
-    return _dim_put(self, dim, index, value, False, "index_fill_", wrap=True)
-
-
-def _along_plan(target: Tensor, d: int, index: Tensor, op: str) -> tuple:
-    """(shape, target strides, entries) of gather/scatter: index.shape picks along `d`."""
-    if len(index._shape) != len(target._shape):
-        raise RuntimeError(f"{op}(): Index tensor must have the same number of dimensions as "
-                           f"{'input' if op == 'gather' else 'self'} tensor")
-    for e, (a, b) in enumerate(zip(index._shape, target._shape)):
-        if e != d and a > b:
-            raise RuntimeError(f"{op}(): Size does not match at dimension {e} expected index "
-                               f"{list(index._shape)} to be no larger than self "
-                               f"{list(target._shape)} apart from dimension {d}")
-    dst = tuple(0 if e == d else st for e, st in enumerate(target._stride))
-    entry = Entry(index, index._stride, target._shape[d], target._stride[d], d, wrap=False)
-    return index._shape, dst, [entry]
-
-
-def _rows(t: Tensor) -> Tensor:
-    return t if t._shape else t.view(1)
-
-
-def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False,
-           out: Tensor | None = None) -> Tensor:
-    """out[i][j][k] = input[i][index[i][j][k]][k] (for dim 1), of index's shape."""
-    index = _index_arg(index, "gather")
-    d = normalize_dim(dim, len(input._shape))
-    x, ix = _rows(input), _rows(index)
-    shape, dst, entries = _along_plan(x, d, ix, "gather")
-    check_bounds(entries)
-    result = Tensor._empty(shape, input.dtype, input.device)
-    launch(x, shape, dst, entries, "read", result, result._stride)
-    return _into(result.view(index._shape), out)
-
-
-def scatter_(self: Tensor, dim: int, index: Tensor, src=None, *, value=None,
-             reduce=None) -> Tensor:
-    """self[i][index[i][j][k]][k] = src[i][j][k] (for dim 1); `src` may be a number."""
-    if reduce is not None:
-        raise NotImplementedError("scatter_ with reduce= is not implemented; use scatter_add_ "
-                                  "or scatter_reduce")
-    return _scatter(self, dim, index, value if src is None else src, False, "scatter_")
-
-
-def scatter_add_(self: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
-    """self[i][index[i][j][k]][k] += src[i][j][k] (for dim 1); duplicates all add."""
-    return _scatter(self, dim, index, src, True, "scatter_add_")
-
-
-def _scatter(self: Tensor, dim, index, src, accumulate: bool, op: str) -> Tensor:
-    if accumulate and self.dtype not in _ATOMIC:
-        return _widened(self, lambda wide: _scatter(wide, dim, index, src, True, op))
-    index = _index_arg(index, op)
-    d = normalize_dim(dim, len(self._shape))
-    x, ix = _rows(self), _rows(index)
-    shape, dst, entries = _along_plan(x, d, ix, op)
-    vst = None
-    if isinstance(src, Tensor):
-        src = _rows(_value_for(self, src, entries))
-        if len(src._shape) != len(shape) or any(a > b for a, b in zip(shape, src._shape)):
-            raise RuntimeError(f"{op}(): Expected index {list(index._shape)} to be no larger "
-                               f"than src {list(src._shape)} in every dimension")
-        vst = src._stride
-    elif src is None:
-        raise TypeError(f"{op}() needs `src` (a tensor) or `value` (a number)")
-    check_bounds(entries)
-    self._storage.version += 1
-    launch(x, shape, dst, entries, "add" if accumulate else "write", src, vst)
-    return self
-
-
-def scatter(input: Tensor, dim: int, index: Tensor, src=None, *, value=None, reduce=None):
-    """Out-of-place scatter_."""
-    return scatter_(input.clone(), dim, index, src, value=value, reduce=reduce)
-
-
-def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
-    """Out-of-place scatter_add_."""
-    return scatter_add_(input.clone(), dim, index, src)
-
-
-def take(input: Tensor, index: Tensor) -> Tensor:
-    """The elements of `input`, read as 1-D in row-major order, at `index` (index's shape)."""
-    index = _index_arg(index, "take")
-    flat = input.reshape(-1)
-    entry = Entry(index, index._stride, flat._numel, flat._stride[0], 0)
-    check_bounds([entry])
-    out = Tensor._empty(index._shape, input.dtype, input.device)
-    launch(flat, index._shape, (0,) * len(index._shape), [entry], "read", out, out._stride)
-    return out
-
-
-def _check_masked(op: str, mask, value) -> None:
-    if not isinstance(mask, Tensor) or mask.dtype is not dt.bool_:
-        got = mask.dtype.name if isinstance(mask, Tensor) else type(mask).__name__
-        raise RuntimeError(f"{op} only supports boolean masks, but got mask with dtype {got}")
-    if isinstance(value, Tensor) and value._shape:
-        raise RuntimeError(f"{op} only supports a 0-dimensional value tensor, but got tensor "
-                           f"with {len(value._shape)} dimension(s).")
-
-
-def masked_fill_(self: Tensor, mask: Tensor, value) -> Tensor:
-    """Set the elements of `self` where `mask` (broadcast to self) is True to `value`."""
-    _check_masked("masked_fill_", mask, value)
-    return run(OPS["where"], (mask, value, self), out=self, unsafe=True)
-
-
-def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
-    """A copy of `input` with `value` where `mask` is True (one pass)."""
-    _check_masked("masked_fill", mask, value)
-    out = Tensor._empty(input._shape, input.dtype, input.device)
-    return run(OPS["where"], (mask, value, input), out=out, unsafe=True)
-
-
-def masked_select(input: Tensor, mask: Tensor, *, out: Tensor | None = None) -> Tensor:
-    """The elements of `input` where `mask` is True, as a 1-D tensor (both broadcast)."""
-    _check_masked("masked_select", mask, None)
-    shape = broadcast_shapes(input._shape, mask._shape)
-    result = _read(input.expand(shape), (mask.expand(shape),)) if shape else \
-        _read(input.view(1), (mask.view(1),))
-    return _into(result, out)
-
-
-def argwhere(input: Tensor) -> Tensor:
-    """nonzero(input) as a (count, ndim) tensor."""
-    return nonzero(input)
-
-
-_FUNCTIONS = {f.__name__: f for f in (
-    nonzero, argwhere, index_select, gather, scatter, scatter_add, take, masked_fill,
-    masked_select, index_put)}
-_METHODS = {f.__name__: f for f in (
-    nonzero, argwhere, index_select, gather, scatter, scatter_add, take, masked_fill,
-    masked_select, index_put, index_put_, scatter_, scatter_add_, masked_fill_, index_copy_,
-    index_add_, index_fill_)}
-
-
-def _out_of_place(inplace):
-    def method(self, *args, **kwargs):
-        return inplace(self.clone(), *args, **kwargs)
-    method.__name__ = inplace.__name__[:-1]
-    return method
-
-
 def install(namespace: dict) -> None:
-    """Define the indexing functions in `namespace` and the methods (and []) on Tensor."""
+    """Define nonzero/index_put in `namespace` and the methods (and []) on Tensor."""
     Tensor.__getitem__ = getitem
     Tensor.__setitem__ = setitem
-    namespace.update(_FUNCTIONS)
-    for name, method in _METHODS.items():
-        setattr(Tensor, name, method)
-    for inplace in (index_copy_, index_add_, index_fill_):
-        out_of_place = _out_of_place(inplace)
-        namespace[out_of_place.__name__] = out_of_place
-        setattr(Tensor, out_of_place.__name__, out_of_place)
+    for function in (nonzero, index_put):
+        namespace[function.__name__] = function
+        setattr(Tensor, function.__name__, function)
+    Tensor.index_put_ = index_put_
+    from . import gather
+    gather.install(namespace)

@@ -11,7 +11,6 @@ import numbers
 import warnings
 
 from . import dtype as dt
-from . import sorting
 from .elementwise import Op, run
 from .ops import OPS, copy
 from .shape import normalize_dim
@@ -316,4 +315,3 @@ def install(namespace: dict) -> None:
     Tensor.repeat = repeat
     Tensor.tril_ = lambda self, diagonal=0: tril(self, diagonal, out=self)
     Tensor.triu_ = lambda self, diagonal=0: triu(self, diagonal, out=self)
-    sorting.install(namespace)

@@ -253,7 +253,7 @@ def clamp(input, min=None, max=None, *, out=None):
 def where(condition, input=None, other=None, *, out=None):
     """Elements of `input` where `condition` is True, else of `other`."""
     if input is None and other is None:
-        from .indexing import nonzero     # where(condition) is nonzero(as_tuple=True)
+        from .indexing import nonzero  # where(condition) is nonzero(as_tuple=True)
         return nonzero(condition, as_tuple=True)
     if not isinstance(condition, Tensor) or condition.dtype is not dt.bool_:
         got = condition.dtype.name if isinstance(condition, Tensor) else type(condition).__name__
