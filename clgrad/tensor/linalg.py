@@ -13,7 +13,9 @@ import warnings
 
 from ..runtime import tuning
 from . import dtype as dt
+from . import reduction
 from .elementwise import run
+from .reduction import Spec
 from .shape import broadcast_shapes, collapse
 from .tensor import Tensor
 
@@ -234,6 +236,10 @@ def mv(input, vec, *, out=None):
         raise RuntimeError(f"addmv input tensors must have the same dtype, but got "
                            f"{names[0]}, {names[1]}, and {names[2]}")
     _no_bool(input.dtype, "addmv_impl_cpu")
+    if input._stride[1] == 1 or k == 1:          # rows contiguous: a streaming reduce
+        value = _sum_of_products(input, vec.expand(m, k), (1,))
+        return value if out is None else \
+            _output(out, (m,), input.dtype, input.device).copy_(value)
     res = _output(out, (m,), input.dtype, input.device)
     _batched(input.unsqueeze(0), _view3(vec, (1, k, 1), (0, vec._stride[0], 1), vec._offset),
              _view3(res, (1, m, 1), (0, res._stride[0], 1), res._offset))
@@ -260,12 +266,22 @@ def dot(input, other, *, out=None):
     if isinstance(out, Tensor) and out.dtype is not input.dtype:
         raise RuntimeError(f"result dtype {_TNAME[out.dtype.name]} does not match input dtype "
                            f"{_TNAME[input.dtype.name]}")
-    res = _output(out, (), input.dtype, input.device)
-    k = input._shape[0]
-    _batched(_view3(input, (1, 1, k), (0, 0, input._stride[0]), input._offset),
-             _view3(other, (1, k, 1), (0, other._stride[0], 1), other._offset),
-             _view3(res, (1, 1, 1), (0, 0, 1), res._offset))
-    return res
+    value = _sum_of_products(input, other, (0,))
+    return value if out is None else _output(out, (), input.dtype, input.device).copy_(value)
+
+
+_PRODUCT_SPECS: dict = {}
+
+
+def _sum_of_products(a, b, dims):
+    """sum(a * b) over `dims` (b of a's shape, any strides) in one reduce launch: mv and dot
+    are memory-bound, and the reduce engine streams them (GEMM tiles would idle)."""
+    spec = _PRODUCT_SPECS.get(a.dtype)
+    if spec is None:
+        acc = dt.float32 if a.dtype is dt.float16 else a.dtype
+        spec = _PRODUCT_SPECS[a.dtype] = Spec("sum", a.dtype, acc, a.dtype, map="x * y",
+                                              kahan=True, binary=True)
+    return reduction.reduce(a, dims, spec, other=b)[0]
 
 
 def _matmul_error_checks(a, b):

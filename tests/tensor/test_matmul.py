@@ -407,3 +407,32 @@ def test_rmatmul_and_methods():
                  "baddbmm_", "outer"):
         assert callable(getattr(Tensor, name))
     assert math.isclose(clgrad.ones(3).dot(clgrad.ones(3)).item(), 3.0)
+
+
+# -- mv and dot stream through the reduce engine (a binary sum of products) -----------------
+@pytest.mark.parametrize("layout", ["rows", "transposed", "strided"])
+@pytest.mark.parametrize("dtype", [clgrad.float32, clgrad.float64, clgrad.int32], ids=str)
+def test_mv_long_rows_every_layout(layout, dtype):
+    rng = np.random.default_rng(7)
+    a = random_array((67, 1031), dtype, rng)
+    v = random_array((2062,), dtype, rng)
+    x, vec = clgrad.tensor(a), clgrad.tensor(v)[::2]
+    want = a.astype(np.float64) @ v[::2].astype(np.float64)
+    if layout == "transposed":
+        x = clgrad.tensor(np.ascontiguousarray(a.T)).t()
+    elif layout == "strided":
+        x = clgrad.tensor(np.repeat(a, 2, axis=1))[:, ::2]
+    got = x.mv(vec)
+    assert got.dtype is dtype
+    np.testing.assert_allclose(got.numpy(), want, rtol=1e-5 if dtype is F32 else 1e-12)
+
+
+@pytest.mark.parametrize("n", [1, 17, 100003, 1 << 20])
+def test_dot_long_vectors_are_accurate(n):
+    rng = np.random.default_rng(n)
+    a, b = rng.random(n, dtype=np.float32), rng.random(n, dtype=np.float32)
+    got = clgrad.tensor(a).dot(clgrad.tensor(b)).item()
+    exact = a.astype(np.float64) @ b.astype(np.float64)
+    assert abs(got - exact) <= 1e-6 * exact + 1e-6
+    strided = clgrad.tensor(np.repeat(a, 2))[::2].dot(clgrad.tensor(b))
+    assert abs(strided.item() - exact) <= 1e-6 * exact + 1e-6

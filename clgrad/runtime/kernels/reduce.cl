@@ -16,6 +16,8 @@
 ##   kahan     compensated summation (float sums): error independent of the length
 ##   map       C expression over x (the element as acc) and aux: what is accumulated
 ##   post      C expression over r (the result), count and aux: what is stored
+##   binary    a second input y of the same shape (its own strides; in2_type) is read
+##             alongside x, and MAP sees both (dot, mv); not in "cols"/"band" modes
 ##   aux       read a per-output value aux[m] (a mean for var, a max for logsumexp)
 ##   first     apply MAP (a first pass); a second pass reduces partial results as they are
 ##   with_idx  the input carries indices (second pass of an arg* reduction)
@@ -40,7 +42,8 @@
 <%
     arg = combine in ("argmax", "argmin")
     # the value read at position p (MAP applies on a first pass only)
-    value = f"map_value(({ct})in[p], aux)" if first else "in[p]"
+    y = f"({ct})in2[p2]" if binary else "0"
+    value = f"map_value(({ct})in[p], {y}, aux)" if first else "in[p]"
 %>
 <%include file="extensions.cl"/>
 
@@ -101,11 +104,17 @@ v = select(v, x_, x_ < v);\
 ## Kept position m -> input base offset.
 <%def name="kept_base()">\
     ${idx} base = in_off, rem = m, c_;
+% if binary:
+    ${idx} base2 = in2_off;
+% endif
 % for d in reversed(range(kdim)):
 %   if d > 0:
     c_ = rem % ksize${d}; rem = rem / ksize${d}; base += c_ * kst${d};
 %   else:
-    base += rem * kst${d};
+    c_ = rem; base += c_ * kst${d};
+%   endif
+%   if binary:
+    base2 += c_ * kst2_${d};
 %   endif
 % endfor
 </%def>
@@ -135,10 +144,10 @@ v = select(v, x_, x_ < v);\
             ${V} b = 0;
 % if count is None:
             for (${idx} i = 0; i < hi - row; ++i)
-                b += map_vec(convert_${V}(vload${vw}(0, src + i * rst0 + k)), auxv);
+                b += map_vec(convert_${V}(vload${vw}(0, src + i * rst0 + k)), 0, auxv);
 % else:
 %   for i in range(count):
-            b += map_vec(convert_${V}(vload${vw}(0, src + ${i} * rst0 + k)), auxv);
+            b += map_vec(convert_${V}(vload${vw}(0, src + ${i} * rst0 + k)), 0, auxv);
 %   endfor
 % endif
             ${V} s = vload${vw}(0, sums + k), cv = vload${vw}(0, comp + k);
@@ -154,7 +163,7 @@ v = select(v, x_, x_ < v);\
 % endif
             ${acc} r = sums[k], c = comp[k];
             for (${idx} i = 0; i < ${"hi - row" if count is None else count}; ++i) {
-${fold("r", "map_value((" + ct + ")src[i * rst0 + k], aux)", "0")}
+${fold("r", "map_value((" + ct + ")src[i * rst0 + k], 0, aux)", "0")}
             }
             sums[k] = r;
             comp[k] = c;
@@ -183,13 +192,13 @@ ${fold("r", "map_value((" + ct + ")src[i * rst0 + k], aux)", "0")}
 </%def>
 
 
-inline ${acc} map_value(${ct} x, ${acc} aux)
+inline ${acc} map_value(${ct} x, ${ct} y, ${acc} aux)
 {
     return ${map};
 }
 <% V = f"{acc}{vw}"; W = vw * 4; lanes = "0123456789abcdef" %>
 % if mode in ("vec", "cols", "band"):
-inline ${V} map_vec(${V} x, ${V} aux)
+inline ${V} map_vec(${V} x, ${V} y, ${V} aux)
 {
     return ${map};
 }
@@ -200,6 +209,9 @@ inline ${V} map_vec(${V} x, ${V} aux)
 
 __kernel void ${name}(
     __global const ${in_type} *in, ${idx} in_off,
+% if binary:
+    __global const ${in2_type} *in2, ${idx} in2_off,
+% endif
 % if with_idx:
     __global const long *in_j, ${idx} in_j_off,
 % endif
@@ -211,10 +223,10 @@ __kernel void ${name}(
     __global long *out_j, ${idx} out_j_off,
 % endif
 % for d in range(kdim):
-    ${idx} ksize${d}, ${idx} kst${d},
+    ${idx} ksize${d}, ${idx} kst${d},${f" {idx} kst2_{d}," if binary else ""}
 % endfor
 % for d in range(rdim):
-    ${idx} rsize${d}, ${idx} rst${d},
+    ${idx} rsize${d}, ${idx} rst${d},${f" {idx} rst2_{d}," if binary else ""}
 % endfor
     ${idx} m_count, ${idx} parts, ${idx} part_len, ${acc} count)
 {
@@ -243,7 +255,7 @@ ${kept_base()}
 % endfor
 ${reduced_loops_open()}
 % for u in range(4):
-        VFOLD(v${u}, cv${u}, map_vec(convert_${V}(vload${vw}(${u}, in + p)), auxv${u}));
+        VFOLD(v${u}, cv${u}, map_vec(convert_${V}(vload${vw}(${u}, in + p)), 0, auxv${u}));
 % endfor
 ${reduced_loops_close()}
 % for u in range(4):
@@ -270,7 +282,7 @@ ${reduced_loops_close()}
         const ${acc} aux = 0;
 % endif
 ${reduced_loops_open()}
-${fold("r", "map_value((" + ct + ")in[p + lane], aux)", "0")}
+${fold("r", "map_value((" + ct + ")in[p + lane], 0, aux)", "0")}
 ${reduced_loops_close()}
 % if combine == "sum" and kahan:
         r -= c;
@@ -323,6 +335,9 @@ ${kept_base()}
     for (${idx} i${d} = ${"lo" if d == 0 else "0"}; i${d} < ${"hi" if d == 0 else f"rsize{d}"}; ++i${d}) {
 % endfor
         const ${idx} p = base ${"".join(f" + i{d} * rst{d}" for d in range(rdim))};
+% if binary:
+        const ${idx} p2 = base2 ${"".join(f" + i{d} * rst2_{d}" for d in range(rdim))};
+% endif
 % if with_idx:
 ${fold("r", value, "in_j[in_j_off + p - in_off]")}
 % else:
@@ -338,6 +353,9 @@ ${fold("r", value, "j")}
     const ${idx} lo = part * part_len;
     const ${idx} hi = min(lo + part_len, (${idx})rsize0);
     __global const ${in_type} *row = in + base;
+% if binary:
+    __global const ${in2_type} *row2 = in2 + base2;
+% endif
 % for u in range(4):
     ${V} v${u} = (${V})(${init()}), cv${u} = 0;
 % endfor
@@ -345,7 +363,8 @@ ${fold("r", value, "j")}
     ${idx} p = lo;
     for (; p + ${4 * vw} <= hi; p += ${4 * vw}) {
 % for u in range(4):
-        VFOLD(v${u}, cv${u}, map_vec(convert_${V}(vload${vw}(${u}, row + p)), auxv));
+        VFOLD(v${u}, cv${u}, map_vec(convert_${V}(vload${vw}(${u}, row + p)),
+                                     ${f"convert_{V}(vload{vw}({u}, row2 + p))" if binary else "0"}, auxv));
 % endfor
     }
 % if combine == "sum" and kahan:
@@ -359,7 +378,7 @@ ${fold("r", value, "j")}
 ${fold("r", f"v0.s{'0123456789abcdef'[lane]}", "0")}
 % endfor
     for (; p < hi; ++p) {
-${fold("r", "map_value((" + ct + ")row[p], aux)", "0")}
+${fold("r", "map_value((" + ct + ")row[p], " + ("(" + ct + ")row2[p]" if binary else "0") + ", aux)", "0")}
     }
     const ${idx} o = m * parts + part;
 % else:
@@ -367,18 +386,21 @@ ${fold("r", "map_value((" + ct + ")row[p], aux)", "0")}
     ${idx} total = 1${"".join(f" * rsize{d}" for d in range(rdim))};
     const ${idx} hi = min(lo + part_len, total);
     for (${idx} j = lo + lid; j < hi; j += ${wg}) {
-% if rdim == 1:
-        const ${idx} p = base + j * rst0;
-% else:
         ${idx} p = base, jr = j, q;
-%   for d in reversed(range(rdim)):
-%     if d > 0:
-        q = jr % rsize${d}; jr = jr / rsize${d}; p += q * rst${d};
-%     else:
-        p += jr * rst${d};
-%     endif
-%   endfor
+% if binary:
+        ${idx} p2 = base2;
 % endif
+% for d in reversed(range(rdim)):
+%   if d > 0:
+        q = jr % rsize${d}; jr = jr / rsize${d};
+%   else:
+        q = jr;
+%   endif
+        p += q * rst${d};
+%   if binary:
+        p2 += q * rst2_${d};
+%   endif
+% endfor
 % if with_idx:
 ${fold("r", value, "in_j[in_j_off + p - in_off]")}
 % else:
