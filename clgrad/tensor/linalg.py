@@ -284,6 +284,11 @@ def _sum_of_products(a, b, dims):
     return reduction.reduce(a, dims, spec, other=b)[0]
 
 
+def _matrix(t):
+    """The last two dims of `t` as a view (valid even when a batch dim is empty)."""
+    return t if t.dim() == 2 else t._view(t._shape[-2:], t._stride[-2:])
+
+
 def _matmul_error_checks(a, b):
     if a.dim() == 0 or b.dim() == 0:
         raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are "
@@ -321,7 +326,7 @@ def _matmul_nd(input, other, out):
         if k != k2:
             raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{k} and "
                                f"{k2}x{n})")
-        _mm_checks(a if a.dim() == 2 else a[(0,) * (a.dim() - 2)], b[(0,) * (b.dim() - 2)])
+        _mm_checks(_matrix(a), _matrix(b))   # one matrix of each (metadata only)
     elif k != k2:
         size = 1
         for s in batch:

@@ -52,6 +52,9 @@ def _check_keepdim(keepdim) -> None:
 def _nonempty(x: Tensor, dims: tuple, name: str, dim_given: bool) -> None:
     """max/min/arg*: an empty reduction has no value (PyTorch raises)."""
     if not x._numel:
+        if not dim_given and name.startswith("arg"):
+            raise IndexError(f"{name}(): Expected reduction dim to be specified for "
+                             "input.numel() == 0.")
         if not dim_given:
             raise RuntimeError(f"{name}(): Expected reduction dim to be specified for "
                                "input.numel() == 0. Specify the reduction dim with the 'dim' "
@@ -62,10 +65,24 @@ def _nonempty(x: Tensor, dims: tuple, name: str, dim_given: bool) -> None:
                                  "size.")
 
 
-def _out(result: Tensor, out):
-    """Write `result` into a user's out= tensor (resized as PyTorch does)."""
+_SAME_DTYPE = ("Expected the dtype for input and out to match, but got {res} for input's dtype "
+               "and {out} for out's dtype.")
+_OUT_DTYPE = "Expected out tensor to have dtype {res}, but got {out} instead"
+
+
+def _out(result: Tensor, out, exact: str | None = None):
+    """Write `result` into a user's out= tensor (resized as PyTorch does).
+
+    `exact`: the message when out's dtype must equal the result's; otherwise out may be of
+    any dtype the result casts to without leaving its category (PyTorch's can_cast)."""
     if out is None:
         return result
+    names = {"res": _torch_name(result.dtype), "out": _torch_name(out.dtype)}
+    if exact is not None and out.dtype is not result.dtype:
+        raise RuntimeError(exact.format(**names))
+    if not dt.can_cast(result.dtype, out.dtype):
+        raise RuntimeError("result type {res} can't be cast to the desired output type "
+                           "{out}".format(**names))
     if out._shape != result._shape:
         if out._numel:
             warnings.warn(f"An output with one or more elements was resized since it had shape "
@@ -84,8 +101,9 @@ def _simple(x, dim, keepdim, spec, aux=None, empty_is_all=True):
 
 
 # -- sums ---------------------------------------------------------------------------------
-def _sum_types(x: Tensor, dtype, name: str):
-    """(compute, out) dtypes: integer and bool sums accumulate in int64, as PyTorch."""
+def _sum_types(x: Tensor, dtype):
+    """(compute, out) dtypes: integer and bool sums accumulate in int64, as PyTorch; an out=
+    tensor's dtype acts as `dtype` (each element is cast to it first)."""
     if dtype is not None:
         return dtype, dtype
     if x.dtype.category != dt.FLOAT:
@@ -100,7 +118,7 @@ def _acc(d: dt.dtype) -> dt.dtype:
 def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None, out=None) -> Tensor:
     """Sum over `dim` (int, tuple or None for all); float sums are compensated (Kahan)."""
     _check_keepdim(keepdim)
-    ct, res = _sum_types(input, dtype, "sum")
+    ct, res = _sum_types(input, dtype if out is None or dtype else out.dtype)
     spec = Spec("sum", ct, _acc(ct), res, kahan=True)
     return _out(_simple(input, dim, keepdim, spec), out)
 
@@ -111,13 +129,15 @@ def prod(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None, out=None
         raise TypeError("prod(): argument 'dim' must be int, not "
                         f"{type(dim).__name__}")
     _check_keepdim(keepdim)
-    ct, res = _sum_types(input, dtype, "prod")
+    ct, res = _sum_types(input, dtype if out is None or dtype else out.dtype)
     return _out(_simple(input, dim, keepdim, Spec("prod", ct, _acc(ct), res)), out)
 
 
 def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None, out=None) -> Tensor:
     """Mean over `dim`; needs a floating input or a floating `dtype`."""
     _check_keepdim(keepdim)
+    if dtype is None and out is not None and out.dtype.category == dt.FLOAT:
+        dtype = out.dtype
     res = dtype or input.dtype
     if res.category != dt.FLOAT:
         which = "Optional dtype" if dtype is not None else "Input dtype"
@@ -138,8 +158,9 @@ def _count(x: Tensor, dims: tuple) -> int:
 
 
 def _torch_name(d: dt.dtype) -> str:
-    return {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char",
-            "uint8": "Byte", "bool": "Bool"}.get(d.name, d.name)
+    return {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
+            "bool": "Bool", "float16": "Half", "float32": "Float",
+            "float64": "Double"}[d.name]
 
 
 # -- extremes -----------------------------------------------------------------------------
@@ -161,13 +182,15 @@ def _amaxmin(x, dim, keepdim, combine, out):
     _check_keepdim(keepdim)
     dims = _dims(x, dim)
     _nonempty(x, dims, "a" + combine, bool(dim) or dim == 0)
-    return _out(_finish(x, dims, keepdim, reduction.reduce(x, dims, _extreme_spec(x, combine))[0]),
-                out)
+    values = reduction.reduce(x, dims, _extreme_spec(x, combine))[0]
+    return _out(_finish(x, dims, keepdim, values), out, _SAME_DTYPE)
 
 
 def _arg(x: Tensor, dim, keepdim, combine: str):
     """(values, indices) of the largest/smallest element along one dim, or over all."""
     name = combine
+    if isinstance(dim, (tuple, list)):
+        raise TypeError(f"{name}(): argument 'dim' must be int, not {type(dim).__name__}")
     if x.dtype is dt.bool_ and combine.startswith("arg"):
         raise RuntimeError(f"{combine}(): does not support bool input")
     dims = _dims(x, dim)
@@ -184,13 +207,13 @@ def _arg(x: Tensor, dim, keepdim, combine: str):
 def argmax(input: Tensor, dim=None, keepdim: bool = False, *, out=None) -> Tensor:
     """Index of the first largest element (over the flattened tensor when dim is None)."""
     _check_keepdim(keepdim)
-    return _out(_arg(input, dim, keepdim, "argmax")[1], out)
+    return _out(_arg(input, dim, keepdim, "argmax")[1], out, _OUT_DTYPE)
 
 
 def argmin(input: Tensor, dim=None, keepdim: bool = False, *, out=None) -> Tensor:
     """Index of the first smallest element (over the flattened tensor when dim is None)."""
     _check_keepdim(keepdim)
-    return _out(_arg(input, dim, keepdim, "argmin")[1], out)
+    return _out(_arg(input, dim, keepdim, "argmin")[1], out, _OUT_DTYPE)
 
 
 def _max_min(name: str, tuple_type, elementwise: str):
@@ -205,15 +228,15 @@ def _max_min(name: str, tuple_type, elementwise: str):
                                 "keepdim needs dim")
             dims = _dims(input, None)
             _nonempty(input, dims, name, False)
-            return reduction.reduce(input, dims, _extreme_spec(input, name))[0]
+            return _out(reduction.reduce(input, dims, _extreme_spec(input, name))[0], out)
         if not isinstance(dim, numbers.Integral):
             raise TypeError(f"{name}(): argument 'dim' must be int, not {type(dim).__name__}")
         _check_keepdim(keepdim)
         values, indices = _arg(input, dim, keepdim, name)
         result = tuple_type(values, indices)
         if out is not None:
-            _out(values, out[0])
-            _out(indices, out[1])
+            _out(values, out[0], _SAME_DTYPE)
+            _out(indices, out[1], _OUT_DTYPE)
             return tuple_type(*out)
         return result
     function.__name__ = name
@@ -232,6 +255,9 @@ def _logic(name: str, combine: str):
     def function(input, dim=None, keepdim=False, *, out=None):
         _check_keepdim(keepdim)
         res = dt.uint8 if input.dtype is dt.uint8 else dt.bool_
+        if out is not None and out.dtype not in (dt.bool_, dt.uint8):
+            raise RuntimeError(f"{name} only supports bool tensor for result, got: "
+                               f"{_torch_name(out.dtype)}")
         spec = Spec(combine, input.dtype, dt.uint8, res, map="x != 0")
         return _out(_simple(input, dim, keepdim, spec, empty_is_all=False), out)
     function.__name__ = name
@@ -329,7 +355,7 @@ def norm(input, p="fro", dim=None, keepdim=False, *, dtype=None, out=None):
     else:
         spec = Spec("sum", ct, acc, ct, map=f"pow(fabs(x), ({acc.ctype}){float(p)!r})",
                     post=f"pow(r, ({acc.ctype}){1 / float(p)!r})", kahan=True)
-    return _out(_simple(x, dim, keepdim, spec), out)
+    return _out(_simple(x, dim, keepdim, spec), out, _OUT_DTYPE)
 
 
 # -- exponentials -------------------------------------------------------------------------
@@ -339,6 +365,9 @@ _SAFE = "(isinf(aux) ? 0 : aux)"
 def logsumexp(input: Tensor, dim, keepdim: bool = False, *, out=None) -> Tensor:
     """log(sum(exp(x))) over `dim`, shifted by the max so it never overflows."""
     _check_keepdim(keepdim)
+    if out is not None and out.dtype.category != dt.FLOAT:
+        raise RuntimeError("logsumexp(): Expected floating point type for result tensor, but "
+                           f"got: {_torch_name(out.dtype)}")
     x = input if input.dtype.category == dt.FLOAT else input.to(dt.get_default_dtype())
     dims = _dims(x, dim)
     if x._numel == 0:
@@ -359,6 +388,8 @@ def _softmax(name: str, op: Op, input: Tensor, dim, dtype) -> Tensor:
     if dim is None:
         raise TypeError(f"{name}() missing required argument 'dim' (PyTorch's implicit dim "
                         "choice is deprecated)")
+    if not isinstance(dim, numbers.Integral) or isinstance(dim, bool):
+        raise TypeError(f"{name}(): argument 'dim' must be int, not {type(dim).__name__}")
     x = input if dtype is None else input.to(dtype)
     if x.dtype.category != dt.FLOAT:
         raise NotImplementedError(f'"{name}_lastdim_kernel_impl" not implemented for '

@@ -89,8 +89,9 @@ def reduce(x, dims, spec: Spec, aux=None, other=None):
         _run(device, spec, mode, idx, (x, None, other), (part, part_j), kshape, kst, rshape,
              rst, m, parts, part_len, aux, first=True)
         pst = (1, m) if mode in ("cols", "band") else (parts, 1)
+        count = 2 * parts if mode == "band" else parts
         _run(device, spec, "loop", idx, (part, part_j, None), (out, out_j), (m,),
-             (pst[:1],), (parts,), (pst[1:],), m, 1, parts, aux, first=False)
+             (pst[:1],), (count,), (pst[1:],), m, 1, count, aux, first=False)
     if sync:
         device.queue.finish()
     return out, out_j
@@ -144,6 +145,8 @@ def _strategy(device, spec, m, n, kshape, kstrides, rshape, rstrides):
     vector = (cpu and spec.combine in _VEC_COMBINES and spec.map in _VEC_MAPS
               and spec.ct.opmath == spec.acc.opmath)
     outer = rshape[0] if rshape else 1
+    if n == 0:
+        return "loop", 1, 1
     if vector and inner and len(rshape) == 1 and all(r[0] == 1 for r in rstrides):
         # measured on pocl (16M floats): work-groups of 16 work-items, each summing
         # 4K-64K contiguous elements, read 33-37 GB/s; 32 long work-items only 24-32

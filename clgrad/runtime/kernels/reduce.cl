@@ -32,7 +32,7 @@
 ##             and adds whole vectors per reduced element (outer-dim reductions)
 ##             "band" (sums only) gives each work-item a band of rows of an outer reduced dim
 ##             and all outputs of a contiguous kept dim, read row by row as NumPy does; it
-##             always writes partial sums and compensations for a second pass
+##             always writes partial sums and negated compensations for a second pass
 ##   vw        vector width of "vec", "cols" and "band" (lanes of acc; 64 bytes)
 ##   R         rows "band" adds in registers before folding them into the running sums
 ##   wg        work-group size in group mode (a power of two)
@@ -307,6 +307,8 @@ ${band_rows(R)}
     if (row < hi) {
 ${band_rows(None)}
     }
+    for (${idx} k = 0; k < K; ++k)      /* the second pass adds sums and -compensations */
+        comp[k] = -comp[k];
 % else:
 % if mode == "group":
     const ${idx} g = (${idx})get_group_id(0);
