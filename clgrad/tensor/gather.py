@@ -21,6 +21,7 @@ from .indexing import (
     nonzero,
 )
 from .ops import OPS
+from .reduce import _torch_name
 from .shape import broadcast_shapes, normalize_dim
 from .tensor import Tensor
 
@@ -73,13 +74,88 @@ def _dim_put(self, dim, index, value, accumulate, op, wrap=False) -> Tensor:
 
 def index_copy_(self: Tensor, dim: int, index: Tensor, source: Tensor) -> Tensor:
     """Copy the slices of `source` into `self` at `index` along `dim`."""
+    _check_copy_source(self, dim, index, source)
     return _dim_put(self, dim, index, source, False, "index_copy_")
 
 
 def index_add_(self: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1) -> Tensor:
     """Add the slices of `alpha * source` into `self` at `index` along `dim`."""
+    _check_add_source(self, dim, index, source)
     return _dim_put(self, dim, index, source if alpha == 1 else source * alpha, True,
                     "index_add_")
+
+
+def _source_dim(self: Tensor, dim, index, source, op: str) -> int:
+    """The dim of index_copy_/index_add_ (normalized), with `index` and `source` type-checked."""
+    for position, (name, arg) in enumerate((("index", index), ("source", source)), 2):
+        if not isinstance(arg, Tensor):
+            raise TypeError(f"{op}(): argument '{name}' (position {position}) must be Tensor, "
+                            f"not {type(arg).__name__}")
+    return normalize_dim(dim, len(self._shape))
+
+
+def _without(shape: tuple, d: int) -> tuple:
+    return shape[:d] + shape[d + 1:]
+
+
+def _check_copy_source(self: Tensor, dim, index, source) -> None:
+    """index_copy_'s checks of index and source against self, in PyTorch's order and words."""
+    op = "index_copy_"
+    d = _source_dim(self, dim, index, source, op)
+    n = index._numel
+    if len(index._shape) > 1:
+        raise IndexError(f"{op}(): Index should have dimension 1 or 0 (got "
+                         f"{len(index._shape)})")
+    if not source._shape and n != 1:
+        raise IndexError(f"{op}(): When source is scalar, index should have one element "
+                         f"(got {n})")
+    if source._shape and self._shape and len(source._shape) != len(self._shape):
+        raise IndexError(f"{op}(): When source and destination are not scalars, their "
+                         f"dimensionality must match. Source dimensionality "
+                         f"({len(source._shape)}), destination dimensionality "
+                         f"({len(self._shape)})")
+    if index.dtype is not dt.int64:
+        raise RuntimeError(f"{op}(): Expected a long tensor for index, but got "
+                           f"{_torch_name(index.dtype)}")
+    if source.dtype is not self.dtype:
+        raise RuntimeError(f"{op}(): self and source expected to have the same dtype, but got "
+                           f"(self) {_torch_name(self.dtype)} and (source) "
+                           f"{_torch_name(source.dtype)}")
+    mine, theirs = (_without(t._shape, d) for t in (self, source))
+    if mine != theirs:
+        raise RuntimeError(f"{op}(): Source/destination tensor must have same slice shapes. "
+                           f"Destination slice shape: {' '.join(map(str, mine))} at dimension "
+                           f"{d} and source slice shape: {' '.join(map(str, theirs))} at "
+                           "dimension 0.")
+    count = source._shape[d] if source._shape else 1
+    if index._shape and n != count:
+        raise IndexError(f"{op}(): Number of indices ({n}) should be equal to source.size(dim) "
+                         f"({count})")
+
+
+def _check_add_source(self: Tensor, dim, index, source) -> None:
+    """index_add_'s checks of source against self and index, in PyTorch's order and words."""
+    op = "index_add_"
+    d, index = _dim_index(self, _source_dim(self, dim, index, source, op), index, op)
+    if source.dtype is not self.dtype:
+        raise RuntimeError(f"{op}(): self ({_torch_name(self.dtype)}) and source "
+                           f"({_torch_name(source.dtype)}) must have the same scalar type")
+    nd = len(source._shape)
+    if d and d >= nd:
+        raise RuntimeError(f"{op}(): Indexing dim {d} is out of bounds of the source tensor "
+                           f"with dim {nd}")
+    if not nd and index._numel != 1:
+        raise IndexError("Dimension specified as 0 but tensor has no dimensions")
+    if nd and index._numel != source._shape[d]:
+        raise RuntimeError(f"{op}(): Number of indices ({index._numel}) should be equal to "
+                           f"source.size(dim): ({source._shape[d]}), for dim: {d}")
+    mine, theirs = self._shape, source._shape
+    if mine and theirs:
+        mine, theirs = _without(mine, d), _without(theirs, d)
+    if mine != theirs:
+        raise RuntimeError(f"source tensor shape must match self tensor shape, excluding the "
+                           f"specified dimension. Got self.shape = {list(self._shape)} "
+                           f"source.shape = {list(source._shape)}")
 
 
 def index_fill_(self: Tensor, dim: int, index: Tensor, value) -> Tensor:
@@ -139,15 +215,19 @@ def scatter_add_(self: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
 
 
 def _scatter(self: Tensor, dim, index, src, accumulate: bool, op: str) -> Tensor:
-    if accumulate and self.dtype not in _ATOMIC:
-        return _widened(self, lambda wide: _scatter(wide, dim, index, src, True, op))
     index = _index_arg(index, op)
+    if isinstance(src, Tensor) and src.dtype is not self.dtype:
+        raise RuntimeError("scatter(): Expected self.dtype to be equal to src.dtype")
+    if accumulate and self.dtype not in _ATOMIC:
+        return _widened(self, src, lambda wide, v: _scatter(wide, dim, index, v, True, op))
+    if index._storage is self._storage:
+        index = index.clone()           # the launch writes self while it reads the index
     d = normalize_dim(dim, len(self._shape))
     x, ix = _rows(self), _rows(index)
     shape, dst, entries = _along_plan(x, d, ix, op)
     vst = None
     if isinstance(src, Tensor):
-        src = _rows(_value_for(self, src, entries))
+        src = _rows(_value_for(self, src))
         if len(src._shape) != len(shape) or any(a > b for a, b in zip(shape, src._shape)):
             raise RuntimeError(f"{op}(): Expected index {list(index._shape)} to be no larger "
                                f"than src {list(src._shape)} in every dimension")

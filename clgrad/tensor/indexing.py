@@ -18,6 +18,7 @@ import numpy as np
 from ..runtime import program
 from . import dtype as dt
 from .elementwise import _SCALAR_NP
+from .reduce import _torch_name
 from .scan import _IDX_NP, _fp_flags, cumsum, index_type
 from .shape import broadcast_shapes, broadcast_strides, collapse
 from .tensor import Tensor
@@ -215,13 +216,17 @@ def _read(t: Tensor, items, wrap: bool = True) -> Tensor:
 def _put(t: Tensor, items, value, accumulate: bool, wrap: bool = True) -> Tensor:
     items = tuple(i.clone() if isinstance(i, Tensor) and i._storage is t._storage else i
                   for i in items)
+    if isinstance(value, Tensor) and value.dtype is not t.dtype:
+        raise RuntimeError(f"Index put requires the source and destination dtypes match, got "
+                           f"{_torch_name(t.dtype)} for the destination and "
+                           f"{_torch_name(value.dtype)} for the source.")
     if accumulate and t.dtype not in _ATOMIC:
-        return _widened(t, lambda wide: _put(wide, items, value, True, wrap))
+        return _widened(t, value, lambda wide, v: _put(wide, items, v, True, wrap))
     view, adv = _split(t, items)
     shape, dst, entries = _plan(view, adv, wrap)
     vst = None
     if isinstance(value, Tensor):
-        value = _value_for(t, value, entries)
+        value = _value_for(t, value)
         vst = _broadcast_value(value, shape)
     check_bounds(entries)
     t._storage.version += 1
@@ -229,19 +234,18 @@ def _put(t: Tensor, items, value, accumulate: bool, wrap: bool = True) -> Tensor
     return t
 
 
-def _widened(t: Tensor, body) -> Tensor:
-    """Run an accumulation `body` on a 32-bit copy of `t` (no byte/short/half atomics)."""
+def _widened(t: Tensor, value, body) -> Tensor:
+    """Run an accumulation `body(wide, value)` on a 32-bit copy of `t` and `value` (a tensor
+    of t's dtype, or a number): there are no byte/short/half atomics."""
     wide = t.to(dt.float32 if t.dtype.is_floating_point else dt.int32)
-    body(wide)
+    body(wide, value.to(wide.dtype) if isinstance(value, Tensor) else value)
     return t.copy_(wide)
 
 
-def _value_for(t: Tensor, value: Tensor, entries) -> Tensor:
-    """`value` in t's dtype and device, copied if it shares memory with what is written."""
+def _value_for(t: Tensor, value: Tensor) -> Tensor:
+    """`value` (of t's dtype) on t's device, copied if it shares memory with what is written."""
     if value.device is not t.device:
         value = value.to(t.device)
-    if value.dtype is not t.dtype:
-        return value.to(t.dtype)
     return value.clone() if value._storage is t._storage else value
 
 

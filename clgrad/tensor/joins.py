@@ -7,13 +7,14 @@ no op here needs a kernel of its own.
 """
 from __future__ import annotations
 
+import functools
 import numbers
 import warnings
 
 from . import dtype as dt
 from .elementwise import Op, run
 from .ops import OPS, copy
-from .shape import normalize_dim
+from .shape import dense_strides, normalize_dim
 from .tensor import Tensor
 
 # Generator of the tril mask of an (R, C) matrix: a0 = C, a1 = diagonal; i is the linear index.
@@ -53,6 +54,8 @@ def cat(tensors, dim: int = 0, *, out: Tensor | None = None) -> Tensor:
         _check_cat_part(first, t, d, i)
         total += t._shape[d]
     shape = first._shape[:d] + (total,) + first._shape[d + 1:]
+    if out is not None:
+        parts = [(i, _unaliased(t, out)) for i, t in parts]
     target = _cat_out(out, shape, result, first.device)
     start = 0
     for _, t in parts:
@@ -75,6 +78,31 @@ def _check_cat_part(first: Tensor, t: Tensor, d: int, position: int) -> None:
             raise RuntimeError(f"Sizes of tensors must match except in dimension {d}. Expected "
                                f"size {a} but got size {b} for tensor number {position} in "
                                "the list.")
+
+
+_OVERLAP = ("unsupported operation: some elements of the input tensor and the written-to tensor "
+            "refer to a single memory location. Please clone() the tensor before performing the "
+            "operation.")
+
+
+def _unaliased(t: Tensor, out: Tensor) -> Tensor:
+    """`t`, checked against the out= tensor it is copied into: PyTorch raises where it can tell
+    that they overlap (both dense); other layouts that may overlap are copied first."""
+    if t._storage is not out._storage or not (t._numel and out._numel):
+        return t
+    if t is out:
+        raise RuntimeError(_OVERLAP)
+    (a, b), (c, e) = _extent(t), _extent(out)
+    if b <= c or e <= a:
+        return t
+    if all(dense_strides(x._shape, x._stride) is not None for x in (t, out)):
+        raise RuntimeError(_OVERLAP)
+    return t.clone()
+
+
+def _extent(t: Tensor) -> tuple:
+    """[first, last + 1) storage elements of a non-empty tensor (strides are non-negative)."""
+    return t._offset, t._offset + 1 + sum((n - 1) * st for n, st in zip(t._shape, t._stride))
 
 
 def _cat_out(out, shape, result, device) -> Tensor:
@@ -134,8 +162,8 @@ def split(tensor: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
         if step < 0 or (step == 0 and size):
             raise RuntimeError(f"split expects split_size be non-negative, but got "
                                f"split_size={step}")
-        sizes = [min(step, size - s) for s in range(0, size, step)] if step else [0]
-        return tuple(tensor.narrow(d, s, n) for s, n in zip(range(0, size, step or 1), sizes))
+        count = max(-(-size // step), 1) if step else 1      # an empty dim: one empty piece
+        return _pieces(tensor, d, [min(step, size - k * step) for k in range(count)])
     sizes = [int(n) for n in split_size_or_sections]
     if sum(sizes) != size or any(n < 0 for n in sizes):
         raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {size} "
@@ -196,7 +224,7 @@ def flip(input: Tensor, dims) -> Tensor:
                            f"but unique flip dims size={len(set(ds))}")
     stride, offset = list(input._stride), input._offset
     for d in ds:
-        if input._shape[d] > 1:
+        if d < nd and input._shape[d] > 1:      # a 0-d tensor takes dim 0 (or -1): no-op
             offset += (input._shape[d] - 1) * stride[d]
             stride[d] = -stride[d]
     # A negative-stride view exists only as the source of this copy, never for the user.
@@ -303,8 +331,16 @@ FUNCTIONS = {"cat": cat, "concat": cat, "concatenate": cat, "stack": stack, "hst
              "vstack": vstack, "split": split, "chunk": chunk, "tensor_split": tensor_split,
              "flip": flip, "fliplr": fliplr, "flipud": flipud, "roll": roll, "tile": tile,
              "tril": tril, "triu": triu}
-METHODS = ("split", "chunk", "tensor_split", "flip", "fliplr", "flipud", "roll", "tile",
-           "tril", "triu")
+METHODS = ("split", "chunk", "tensor_split", "fliplr", "flipud", "roll", "tril", "triu")
+
+
+def _dims_method(function):
+    """The Tensor method of `function(input, dims)`, which also takes dims as varargs (the
+    method x.flip(0, 1), like x.flip((0, 1)), as PyTorch's methods do)."""
+    @functools.wraps(function)
+    def method(self, *dims, **kwargs):
+        return function(self, *(dims if len(dims) < 2 else (dims,)), **kwargs)
+    return method
 
 
 def install(namespace: dict) -> None:
@@ -313,5 +349,6 @@ def install(namespace: dict) -> None:
     for name in METHODS:
         setattr(Tensor, name, FUNCTIONS[name])
     Tensor.repeat = repeat
+    Tensor.flip, Tensor.tile = _dims_method(flip), _dims_method(tile)
     Tensor.tril_ = lambda self, diagonal=0: tril(self, diagonal, out=self)
     Tensor.triu_ = lambda self, diagonal=0: triu(self, diagonal, out=self)

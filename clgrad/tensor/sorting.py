@@ -10,6 +10,7 @@ import numpy as np
 from ..runtime import program
 from . import dtype as dt
 from . import results
+from .gather import _into
 from .scan import _IDX_NP, _fp_flags, batch_layout, index_type
 from .shape import normalize_dim
 from .tensor import Tensor
@@ -93,9 +94,8 @@ def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = 
     """(values, indices) sorted along `dim`; NaN sorts as the largest value. Always stable."""
     values, indices = _top("sort", input, dim, descending, None)
     if out is not None:
-        out[0].copy_(values)
-        out[1].copy_(indices)
-        values, indices = out
+        _check_out("sort", out, values, indices)
+        values, indices = _into(values, out[0]), _into(indices, out[1])
     return results.sort(values, indices)
 
 
@@ -109,7 +109,30 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
          out=None):
     """(values, indices) of the `k` largest (or smallest) elements along `dim`, in order."""
     values, indices = _top("topk", input, dim, largest, int(k))
+    if out is not None:
+        _check_out("topk", out, values, indices)
+        values, indices = _into(values, out[0]), _into(indices, out[1])
     return results.topk(values, indices)
+
+
+# Type names in PyTorch's out= dtype errors (C++ type names, not the Python dtype names).
+_CPP_NAMES = {"bool": "bool", "uint8": "unsigned char", "int8": "signed char",
+              "int16": "short int", "int32": "int", "int64": "long int", "float16": "c10::Half",
+              "float32": "float", "float64": "double"}
+
+
+def _check_out(op: str, out, values: Tensor, indices: Tensor) -> None:
+    """Check an out= (values, indices) pair (which _into then resizes, as PyTorch does)."""
+    if not isinstance(out, (tuple, list)) or not all(isinstance(t, Tensor) for t in out):
+        raise TypeError(f"{op}(): argument 'out' must be tuple of Tensors, not "
+                        f"{type(out).__name__}")
+    if len(out) != 2:
+        raise TypeError(f"expected tuple of 2 elements but got {len(out)}")
+    for result, target in zip((values, indices), out):
+        if target.dtype is not result.dtype:
+            raise RuntimeError(f"Expected out tensor to have dtype "
+                               f"{_CPP_NAMES[result.dtype.name]}, but got "
+                               f"{_CPP_NAMES[target.dtype.name]} instead")
 
 
 def install(namespace: dict) -> None:

@@ -1,4 +1,8 @@
 """Advanced indexing, gather/scatter, masks and nonzero against PyTorch on the same data."""
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from conftest import ALL_DTYPES, torch
@@ -228,3 +232,92 @@ def test_errors(op, error, match, rng):
     with pytest.raises(error, match=match):
         op(x)
     np.testing.assert_array_equal(x.numpy(), a)
+
+
+# Writes whose value PyTorch refuses (dtype or shape): same exception type and message, and
+# nothing written.
+REFUSED = [
+    lambda lib, x: x.index_put_((lib.tensor([0, 2]),), lib.ones(2, 4, dtype=lib.float64)),
+    lambda lib, x: x.index_put_((lib.tensor([0, 2]),), lib.ones(4, dtype=lib.int64), True),
+    lambda lib, x: x.__setitem__([0, 2], lib.tensor(2.5, dtype=lib.float64)),
+    lambda lib, x: x.__setitem__(x[:, 0] > 0, lib.ones(4, dtype=lib.float64)),
+    lambda lib, x: x.scatter_(1, lib.tensor([[0, 3]]), lib.ones(1, 2, dtype=lib.float64)),
+    lambda lib, x: x.scatter_add_(1, lib.tensor([[0, 3]]), lib.ones(1, 2, dtype=lib.int32)),
+    lambda lib, x: x.index_copy_(1, lib.tensor([0, 2]), lib.ones(5, 2, dtype=lib.float64)),
+    lambda lib, x: x.index_add_(1, lib.tensor([0, 2]), lib.ones(5, 2, dtype=lib.float64)),
+    lambda lib, x: x.index_copy_(1, lib.tensor([0, 2]), lib.ones(1, 2)),
+    lambda lib, x: x.index_copy_(1, lib.tensor([0, 2]), lib.ones(2)),
+    lambda lib, x: x.index_copy_(1, lib.tensor([0, 2]), lib.ones(5, 3)),
+    lambda lib, x: x.index_copy_(0, lib.tensor([0, 2]), lib.tensor(1.0)),
+    lambda lib, x: x.index_copy_(0, lib.tensor([1], dtype=lib.int32), lib.ones(1, 4)),
+    lambda lib, x: x.index_copy_(0, lib.tensor([[1]]), lib.ones(1, 4)),
+    lambda lib, x: x.index_copy_(0, [1], lib.ones(1, 4)),
+    lambda lib, x: x[0].index_copy_(0, lib.tensor([0]), lib.ones(1, 1)),
+    lambda lib, x: x.index_add_(1, lib.tensor([0, 2]), lib.ones(1, 2)),
+    lambda lib, x: x.index_add_(1, lib.tensor([0, 2]), lib.ones(2)),
+    lambda lib, x: x.index_add_(1, lib.tensor([0, 2]), lib.ones(5, 3)),
+    lambda lib, x: x.index_add_(0, lib.tensor([0, 2]), lib.tensor(1.0)),
+    lambda lib, x: x[0, 0].index_add_(0, lib.tensor([0]), lib.ones(1)),
+    lambda lib, x: x.index_add_(0, lib.tensor([0]), 1.0),
+]
+
+
+@pytest.mark.parametrize("op", REFUSED, ids=range(len(REFUSED)))
+def test_refused_values_raise_as_torch(op, rng):
+    a = data((5, 4), clgrad.float32, rng)
+    with pytest.raises(Exception) as want:
+        op(torch, torch.tensor(a))
+    x = clgrad.tensor(a)
+    with pytest.raises(want.type) as got:
+        op(clgrad, x)
+    assert str(got.value).splitlines()[0] == str(want.value).splitlines()[0]
+    np.testing.assert_array_equal(x.numpy(), a)
+
+
+def test_values_cast_where_torch_casts(rng):
+    x = data((3, 4), clgrad.int32, rng)
+    same(lambda lib, t: (t.__setitem__([0, 2], 2.5), t)[1], x)                  # a number
+    same(lambda lib, t: (t.__setitem__(1, lib.full((4,), 7.5, dtype=lib.float64)), t)[1], x)
+    same(lambda lib, t: (t.__setitem__(t > 0, lib.tensor(9.5, dtype=lib.float64)), t)[1], x)
+    same(lambda lib, t: t.scatter_(1, lib.tensor([[3, 0]]), 4.5), x)
+    same(lambda lib, t: t.index_copy_(0, lib.tensor(1), lib.ones(1, 4, dtype=t.dtype)), x)
+    same(lambda lib, t: t[0, 0].index_add_(0, lib.tensor([0]), lib.tensor(3, dtype=t.dtype)), x)
+
+
+def test_index_sharing_self_is_read_before_the_write():
+    """PyTorch refuses an index that overlaps the written tensor; clgrad copies it first and
+    gives what PyTorch gives for a cloned index."""
+    a = np.array([[1, 0, 1, 0], [0, 1, 0, 1]], np.int64)
+    src = np.arange(5, 13).reshape(2, 4)
+    for op in ("scatter_", "scatter_add_"):
+        want = getattr(torch.tensor(a), op)(0, torch.tensor(a[:1]), torch.tensor(src[:1]))
+        x = clgrad.tensor(a)
+        getattr(x, op)(0, x[:1], clgrad.tensor(src[:1]))
+        np.testing.assert_array_equal(x.numpy(), want.numpy())
+        want = getattr(torch.tensor(a), op)(1, torch.tensor(a), torch.tensor(src))
+        x = clgrad.tensor(a)
+        getattr(x, op)(1, x, clgrad.tensor(src))
+        np.testing.assert_array_equal(x.numpy(), want.numpy())
+
+
+_RACE_SCRIPT = """
+import clgrad
+x = clgrad.full((3,), 1.5)
+x.index_add_(0, clgrad.tensor([0, 1, 0, 0, 2, 0]), clgrad.arange(1.0, 7.0))
+y = clgrad.zeros(4, dtype=clgrad.float64)
+y.index_put_((clgrad.tensor([3, 3, 0, 3]),), clgrad.ones(4, dtype=clgrad.float64), True)
+print(x.numpy(force=True).tolist(), y.numpy(force=True).tolist())
+"""
+
+
+def test_float_atomic_add_has_no_data_race():
+    """Oclgrind's race detector finds no plain load racing with the atomic add's cmpxchg."""
+    from clgrad.runtime.device import all_devices
+    if not any(d.is_simulator for d in all_devices()):
+        pytest.skip("Oclgrind is not installed")
+    env = dict(os.environ, CLGRAD_DEVICE="oclgrind", OCLGRIND_DATA_RACES="1")
+    run = subprocess.run([sys.executable, "-c", _RACE_SCRIPT], env=env, capture_output=True,
+                         text=True, timeout=300, check=False)
+    assert run.returncode == 0, run.stderr
+    assert "race" not in run.stderr.lower(), run.stderr
+    assert run.stdout.strip() == "[15.5, 3.5, 6.5] [1.0, 0.0, 0.0, 3.0]"

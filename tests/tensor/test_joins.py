@@ -90,6 +90,29 @@ def test_cat_promotes_and_out(rng):
         clgrad.cat([clgrad.tensor(c)], out=clgrad.zeros(2, 3, dtype=clgrad.int64))
 
 
+@pytest.mark.parametrize("parts", [
+    lambda x: (x[2:], x[:2]),
+    lambda x: (x,),
+    lambda x: (x[:1], x[3:]),
+    lambda x: (x[1:3].view(2, 1).t().reshape(2),) * 2,
+])
+def test_cat_out_overlapping_an_input_raises(parts):
+    x = clgrad.arange(4.0)
+    with pytest.raises(RuntimeError, match="refer to a single memory location"):
+        clgrad.cat(parts(x), out=x)
+    assert x.tolist() == [0.0, 1.0, 2.0, 3.0]
+    y = torch.arange(4.0)
+    with pytest.raises(RuntimeError, match="refer to a single memory location"):
+        torch.cat(parts(y), out=y)
+
+
+def test_cat_out_sharing_storage_without_dense_overlap(rng):
+    # Disjoint parts of one storage are fine; strided ones that may overlap are read first.
+    same(lambda lib, t: (lib.cat([t[4:]], out=t[:2]), t)[1], np.arange(6, dtype=np.float32))
+    same(lambda lib, t: (lib.cat([t[::2]], out=t[:3]), t)[1], np.arange(6, dtype=np.float32))
+    same(lambda lib, t: (lib.cat([t[::2]], out=t[1::2]), t)[1], np.arange(6, dtype=np.float32))
+
+
 @pytest.mark.parametrize("tensors, match", [
     (lambda: [clgrad.zeros(2, 3), clgrad.zeros(2, 4)], "Sizes of tensors must match except in dimension 0"),
     (lambda: [clgrad.zeros(2, 3), clgrad.zeros(3)], "same number of dimensions"),
@@ -139,6 +162,12 @@ def test_split_views(arg, dim, rng):
     assert len(parts) == len(torch.split(torch.from_numpy(x), arg, dim))
 
 
+@pytest.mark.parametrize("arg", [2, 0, [0]])
+def test_split_empty_dim(arg):
+    same(lambda lib, t: lib.split(t, arg), np.zeros((0, 2), np.float32))
+    same(lambda lib, t: t.t().split(arg, 1), np.zeros((0, 2), np.float32))
+
+
 def test_split_errors():
     with pytest.raises(RuntimeError, match="sum exactly to 5"):
         clgrad.zeros(5).split([2, 2])
@@ -169,6 +198,22 @@ def test_flip_dtypes(dtype, rng):
                                          ((), []), ((2, 3), ())])
 def test_flip_shapes(shape, dims, rng):
     same(lambda lib, t: lib.flip(t, dims), data(shape, clgrad.float32, rng))
+
+
+@pytest.mark.parametrize("dims", [[0], [-1], ()])
+def test_flip_0d(dims):
+    same(lambda lib, t: lib.flip(t, dims), np.array(2.5, np.float32))
+    same(lambda lib, t: t.flip(*dims) if dims else t.flip(()), np.array(2.5, np.float32))
+
+
+@pytest.mark.parametrize("op, args", [("flip", (0, 1)), ("flip", ([1],)), ("flip", (-1,)),
+                                      ("tile", (2, 2)), ("tile", (3,)), ("tile", ((2, 1, 2),))])
+def test_flip_tile_methods_take_varargs(op, args, rng):
+    x = data((2, 3), clgrad.float32, rng)
+    same(lambda lib, t: getattr(t, op)(*args), x)
+    dims = args[0] if len(args) == 1 else args
+    if not isinstance(dims, int):
+        same(lambda lib, t: getattr(t, op)(dims=dims), x)
 
 
 def test_flip_lr_ud(rng):

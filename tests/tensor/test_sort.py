@@ -78,3 +78,38 @@ def test_errors():
         clgrad.topk(clgrad.zeros(3), 4)
     with pytest.raises(IndexError, match="Dimension out of range"):
         clgrad.sort(clgrad.zeros(3), dim=1)
+
+
+@pytest.mark.parametrize("op", ["sort", "topk"])
+def test_out_is_resized_and_written(op, rng):
+    x = data((3, 5), clgrad.float32, rng)
+    args = (2,) if op == "topk" else ()
+    for size in (0, 7):
+        def call(lib, t, size=size):
+            out = (lib.zeros(size), lib.zeros(size, dtype=lib.int64))
+            result = getattr(lib, op)(t, *args, out=out)
+            assert result.values is out[0] and result.indices is out[1]
+            return out
+        if size:
+            with pytest.warns(UserWarning, match="resized"):
+                same(call, x)
+        else:
+            same(call, x)
+
+
+@pytest.mark.parametrize("op", ["sort", "topk"])
+@pytest.mark.parametrize("out", [
+    lambda lib: (lib.empty(0, dtype=lib.float64), lib.empty(0, dtype=lib.int64)),
+    lambda lib: (lib.empty(0), lib.empty(0, dtype=lib.int32)),
+    lambda lib: lib.empty(0),
+    lambda lib: (lib.empty(0), lib.empty(0, dtype=lib.int64), lib.empty(0)),
+])
+def test_out_errors_as_torch(op, out):
+    args = (2,) if op == "topk" else ()
+    a = np.array([[3.0, 1.0, 2.0], [0.0, 5.0, 4.0]], np.float32)
+    with pytest.raises(Exception) as want:
+        getattr(torch, op)(torch.tensor(a), *args, out=out(torch))
+    with pytest.raises(want.type) as got:
+        getattr(clgrad, op)(clgrad.tensor(a), *args, out=out(clgrad))
+    if want.type is RuntimeError:
+        assert str(got.value) == str(want.value).splitlines()[0]

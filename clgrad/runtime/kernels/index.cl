@@ -40,9 +40,11 @@ __kernel void ${name}(__global const ${itypes[0]} *ind, ${idx} ind_off,
 }
 % elif kind == "index":
 % if mode == "add" and atomic == "float":
+## No plain load of *p: it would race with other work-items' compare-and-swaps. The first
+## guess is 0 (+0.0), so the first cmpxchg also reads the value when the guess is wrong.
 inline void atomic_add_value(volatile __global float *p, float v)
 {
-    uint old = as_uint(*p), seen;
+    uint old = 0, seen;
     while ((seen = atomic_cmpxchg((volatile __global uint *)p, old,
                                   as_uint(as_float(old) + v))) != old)
         old = seen;
@@ -50,7 +52,7 @@ inline void atomic_add_value(volatile __global float *p, float v)
 % elif mode == "add" and atomic == "double":
 inline void atomic_add_value(volatile __global double *p, double v)
 {
-    ulong old = as_ulong(*p), seen;
+    ulong old = 0, seen;
     while ((seen = atom_cmpxchg((volatile __global ulong *)p, old,
                                 as_ulong(as_double(old) + v))) != old)
         old = seen;
