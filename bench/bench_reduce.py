@@ -15,21 +15,24 @@ from bench_elementwise import best_time, table, torch
 
 import clgrad
 
+REPEAT = 15     # the 2-thread kernels here vary by +-20% run to run: best of many
+
 
 def sum_rows(a: np.ndarray, dim) -> list:
     """Rows of (library, GB/s) for a.sum(dim)."""
     gb = a.nbytes / 1e9
     dev = clgrad.runtime.default_device()
     x = clgrad.tensor(a)
-    rows = [("clgrad", gb / best_time(lambda: x.sum(dim), dev.synchronize))]
-    rows.append(("numpy", gb / best_time(lambda: a.sum(dim))))
+    rows = [("clgrad", gb / best_time(lambda: x.sum(dim), dev.synchronize, REPEAT))]
+    rows.append(("numpy", gb / best_time(lambda: a.sum(dim), repeat=REPEAT)))
     if torch is not None:
         t = torch.from_numpy(a)
-        rows.append(("torch cpu", gb / best_time(lambda: t.sum(dim))))
+        rows.append(("torch cpu", gb / best_time(lambda: t.sum(dim), repeat=REPEAT)))
     if dim is None:
         import pyopencl.array as cla
         p = cla.to_device(dev.queue, a)
-        rows.append(("pyopencl.array", gb / best_time(lambda: cla.sum(p), dev.queue.finish)))
+        rows.append(("pyopencl.array", gb / best_time(lambda: cla.sum(p), dev.queue.finish,
+                                                      REPEAT)))
     return rows
 
 
