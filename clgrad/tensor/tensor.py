@@ -5,6 +5,8 @@ ops.py, indexing lives in indexing.py, factories in creation.py.
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from ..runtime.device import Device, cpu_device
@@ -31,13 +33,17 @@ class Tensor:
     __slots__ = (
         "__weakref__",
         "_contig",
+        "_grad",
+        "_grad_accumulator",
+        "_hooks",
         "_numel",
         "_offset",
+        "_output_nr",
+        "_retains_grad",
         "_shape",
         "_storage",
         "_stride",
         "dtype",
-        "grad",
         "grad_fn",
         "requires_grad",
     )
@@ -71,8 +77,9 @@ class Tensor:
         t._numel = n
         t._contig = is_contiguous(shape, stride)
         t.requires_grad = False
-        t.grad = None
-        t.grad_fn = None
+        t._grad = t.grad_fn = t._grad_accumulator = t._hooks = None
+        t._output_nr = 0
+        t._retains_grad = False
         return t
 
     @staticmethod
@@ -92,8 +99,9 @@ class Tensor:
         t.dtype = dtype_
         t._contig = True
         t.requires_grad = False
-        t.grad = None
-        t.grad_fn = None
+        t._grad = t.grad_fn = t._grad_accumulator = t._hooks = None
+        t._output_nr = 0
+        t._retains_grad = False
         return t
 
     def _view(self, shape, stride, offset=None) -> Tensor:
@@ -163,6 +171,36 @@ class Tensor:
     @property
     def is_leaf(self) -> bool:
         return self.grad_fn is None
+
+    @property
+    def grad(self):
+        """The accumulated gradient (leaves, and non-leaves after retain_grad())."""
+        if self.grad_fn is not None and not self._retains_grad and self._grad is None:
+            warnings.warn(
+                "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. "
+                "Its .grad attribute won't be populated during autograd.backward(). If you "
+                "indeed want the .grad field to be populated for a non-leaf Tensor, use "
+                ".retain_grad() on the non-leaf Tensor. If you access the non-leaf Tensor by "
+                "mistake, make sure you access the leaf Tensor instead.", UserWarning,
+                stacklevel=2)
+        return self._grad
+
+    @grad.setter
+    def grad(self, value) -> None:
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got grad "
+                                f"of type {type(value).__name__}")
+            if value._shape != self._shape:
+                raise RuntimeError(f"assigned grad has data of a different size: "
+                                   f"{list(value._shape)} vs {list(self._shape)}")
+            if value.dtype is not self.dtype:
+                raise RuntimeError(f"assigned grad has data of a different type: "
+                                   f"{value.dtype.name} vs {self.dtype.name}")
+            if value._storage.device is not self._storage.device:
+                raise RuntimeError(f"assigned grad has data located on a different device: "
+                                   f"{value.device} vs {self.device}")
+        self._grad = value
 
     # -- views -------------------------------------------------------------------------------
     def view(self, *shape) -> Tensor:

@@ -1,0 +1,197 @@
+"""Wiring autograd into the public API: wrapped ops, Tensor.backward/register_hook/retain_grad,
+and clgrad.autograd.backward / grad."""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from ..tensor.tensor import Tensor
+from .engine import run_backward
+from .grad_mode import is_grad_enabled
+from .ops import RULES, refuse, wrap
+
+# Factories and generator state take no differentiable input: never wrapped.
+_NOT_OPS = frozenset({
+    "Generator", "arange", "as_tensor", "default_generator", "empty", "empty_like", "eye",
+    "from_numpy", "full", "full_like", "initial_seed", "linspace", "manual_seed", "ones",
+    "ones_like", "rand", "rand_like", "randint", "randint_like", "randn", "randn_like", "seed",
+    "tensor", "zeros", "zeros_like"})
+# Tensor-only methods that produce tensors from self (views, copies, casts).
+_METHODS = ("view", "view_as", "reshape", "reshape_as", "flatten", "transpose", "swapaxes",
+            "swapdims", "t", "permute", "expand", "expand_as", "squeeze", "unsqueeze", "narrow",
+            "select", "unbind", "clone", "contiguous", "to", "float", "double", "half", "type",
+            "repeat", "__getitem__")
+_NOT_GUARDED = frozenset({"requires_grad_", "detach_"})
+_REFLECTED = {"__radd__": "add", "__rsub__": "sub", "__rmul__": "mul", "__rtruediv__": "div",
+              "__rpow__": "pow"}
+_OPERATORS = {"__add__": "add", "__sub__": "sub", "__mul__": "mul", "__truediv__": "div",
+              "__pow__": "pow", "__matmul__": "matmul", "__neg__": "neg", "__abs__": "abs"}
+_NUMBER = (Tensor, numbers.Number, np.number, np.bool_)
+
+
+def install(namespace: dict) -> None:
+    """Replace the public functions in `namespace` and Tensor's methods by recorded forms."""
+    for name, fn in list(namespace.items()):
+        if name in _NOT_OPS or not callable(fn):
+            continue
+        namespace[name] = _public(fn, name)
+    for name in sorted(set(namespace) | set(_METHODS)):
+        raw = Tensor.__dict__.get(name)
+        if raw is not None and name not in _NOT_OPS and callable(raw):
+            setattr(Tensor, name, _public(raw, name))
+    for name, value in list(Tensor.__dict__.items()):
+        if (name.endswith("_") and not name.startswith("_") and name not in _NOT_GUARDED
+                and callable(value)) or (name.startswith("__i") and name.endswith("__")
+                                         and name not in ("__init__", "__iter__", "__index__",
+                                                          "__init_subclass__")):
+            setattr(Tensor, name, _inplace(value, name))
+    for name, op in _OPERATORS.items():
+        setattr(Tensor, name, _public(Tensor.__dict__[name], op))
+    for name, op in _REFLECTED.items():
+        setattr(Tensor, name, _reflected(namespace[op]))
+    Tensor.__rmatmul__ = lambda self, other: (namespace["matmul"](other, self)
+                                              if isinstance(other, Tensor) else NotImplemented)
+    Tensor.backward = backward_method
+    Tensor.register_hook = register_hook
+    Tensor.retain_grad = retain_grad
+
+
+def _public(raw, name):
+    cls = RULES.get(name)
+    return wrap(raw, cls) if cls is not None else refuse(raw, name)
+
+
+def _reflected(function):
+    def method(self, other):
+        if not isinstance(other, _NUMBER):
+            return NotImplemented
+        return function(other, self)
+    return method
+
+
+def _inplace(raw, name):
+    """In-place ops: refused on a leaf that requires grad (as PyTorch) and, until in-place
+    history rebasing exists, on any tensor taking part in a recorded graph."""
+    def method(self, *args, **kwargs):
+        if is_grad_enabled():
+            if self.requires_grad and self.is_leaf:
+                raise RuntimeError("a leaf Variable that requires grad is being used in an "
+                                   "in-place operation.")
+            if self.requires_grad or any(isinstance(a, Tensor) and a.requires_grad
+                                         for a in args):
+                raise NotImplementedError(f"{name} on tensors that take part in autograd is "
+                                          "not implemented yet: use the out-of-place form")
+        return raw(self, *args, **kwargs)
+    method.__name__ = name
+    return method
+
+
+# -- backward entry points ---------------------------------------------------------------------
+def _roots(tensors, grads, create_graph):
+    tensors = (tensors,) if isinstance(tensors, Tensor) else tuple(tensors)
+    if grads is None:
+        grads = (None,) * len(tensors)
+    grads = (grads,) if isinstance(grads, Tensor) else tuple(grads)
+    if len(grads) != len(tensors):
+        raise RuntimeError(f"got {len(grads)} tensors and {len(tensors)} gradients")
+    out = []
+    for t, g in zip(tensors, grads):
+        if not t.requires_grad:
+            raise RuntimeError("element 0 of tensors does not require grad and does not have a "
+                               "grad_fn")
+        if g is None:
+            if t._numel != 1:
+                raise RuntimeError("grad can be implicitly created only for scalar outputs")
+            from ..tensor.creation import ones
+            g = ones(t._shape, dtype=t.dtype, device=t.device)
+        elif g._shape != t._shape:
+            raise RuntimeError(f"Mismatch in shape: grad_output[0] has a shape of "
+                               f"{list(g._shape)} and output[0] has a shape of "
+                               f"{list(t._shape)}.")
+        out.append(g if create_graph else g.detach())
+    return tensors, out
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
+    """Accumulate d(tensors)/d(leaves) into the leaves' .grad (clgrad.autograd.backward)."""
+    tensors, grads = _roots(tensors, grad_tensors, create_graph)
+    if retain_graph is None:
+        retain_graph = create_graph
+    if inputs is not None:
+        inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+        if not inputs:
+            raise RuntimeError("'inputs' argument to backward() cannot be empty.")
+    run_backward(tensors, grads, retain_graph, create_graph, inputs)
+
+
+def backward_method(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+    """Compute the gradient of this tensor with respect to the graph's leaves."""
+    backward(self, None if gradient is None else (gradient,), retain_graph, create_graph,
+             inputs)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         allow_unused=None, materialize_grads=False):
+    """The gradients of `outputs` with respect to `inputs`, returned (not accumulated)."""
+    outputs, grads = _roots(outputs, grad_outputs, create_graph)
+    single = isinstance(inputs, Tensor)
+    inputs = (inputs,) if single else tuple(inputs)
+    for i, t in enumerate(inputs):
+        if not t.requires_grad:
+            raise RuntimeError(f"One of the differentiated Tensors does not require grad "
+                               f"(input {i})")
+    if retain_graph is None:
+        retain_graph = create_graph
+    result = run_backward(outputs, grads, retain_graph, create_graph, inputs, capture=True)
+    for i, g in enumerate(result):
+        if g is None and materialize_grads:
+            from ..tensor.creation import zeros_like
+            result[i] = zeros_like(inputs[i])
+        elif g is None and not allow_unused:
+            raise RuntimeError("One of the differentiated Tensors appears to not have been "
+                               "used in the graph. Set allow_unused=True if this is the "
+                               "desired behavior.")
+    return tuple(result)
+
+
+def register_hook(self, hook):
+    """Call hook(grad) when this tensor's gradient is computed; a returned tensor replaces
+    the gradient. Returns a handle with remove()."""
+    if not self.requires_grad:
+        raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+    if self.grad_fn is None:
+        if self._hooks is None:
+            self._hooks = []
+        self._hooks.append(hook)
+        return _Handle(self._hooks, hook)
+    self.grad_fn.register_prehook(self._output_nr, hook)
+    return _Handle(self.grad_fn._pre_hooks[self._output_nr], hook)
+
+
+def retain_grad(self) -> None:
+    """Keep this non-leaf tensor's gradient in .grad after backward."""
+    if not self.requires_grad:
+        raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+    if self.grad_fn is None or self._retains_grad:
+        return
+    self._retains_grad = True
+    import weakref
+    ref = weakref.ref(self)
+
+    def keep(g):
+        t = ref()
+        if t is not None:
+            t._grad = g.detach().clone() if t._grad is None else t._grad + g.detach()
+    self.grad_fn.register_prehook(self._output_nr, keep)
+
+
+class _Handle:
+    """What register_hook returns: remove() unregisters the hook."""
+
+    def __init__(self, hooks: list, hook):
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self) -> None:
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)

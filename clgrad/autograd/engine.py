@@ -1,0 +1,157 @@
+"""The backward engine: iterative, dependency-counted, freeing what it has used.
+
+`run_backward` walks the graph from the roots without recursion (a 10,000-op chain is fine),
+counts how many edges lead into each node, and runs a node once all its incoming gradients
+are summed. Gradients are reduced to each input's shape here, once, not in every
+derivative (broadcasting). Saved tensors are freed as each node finishes unless
+`retain_graph`. `inputs` given: gradients are captured for those tensors only (autograd.grad)
+or accumulated into those leaves only (backward(inputs=...)).
+"""
+from __future__ import annotations
+
+from ..tensor.tensor import Tensor
+from .function import AccumulateGrad, edge
+from .grad_mode import _set, is_grad_enabled
+
+
+def run_backward(roots, grads, retain_graph: bool, create_graph: bool, inputs=None,
+                 capture: bool = False):
+    """Propagate `grads` from `roots`; return captured grads for `inputs` if `capture`."""
+    starts = [edge(t) for t in roots]
+    deps = _dependencies([node for node, _ in starts])
+    buffers: dict = {}
+    for (node, nr), g in zip(starts, grads):
+        _add(buffers, node, nr, g)
+    targets = None
+    if inputs is not None:
+        targets = {}
+        for i, t in enumerate(inputs):
+            targets.setdefault(edge(t), []).append(i)
+    captured = [None] * (len(inputs) if inputs is not None else 0)
+    ready = [node for node, _ in starts if deps.get(node, 0) == 0]
+    ready = list(dict.fromkeys(ready))
+    prev = is_grad_enabled()
+    _set(create_graph)
+    try:
+        while ready:
+            node = ready.pop()
+            node_grads = buffers.pop(node, None) or [None] * node.n_outputs
+            node_grads = _pre_hooks(node, node_grads)
+            if targets is not None:
+                for nr, g in enumerate(node_grads):
+                    for i in targets.get((node, nr), ()):
+                        captured[i] = g
+            if isinstance(node, AccumulateGrad):
+                if not capture and (targets is None or (node, 0) in targets):
+                    _accumulate(node.variable, node_grads[0], create_graph)
+                continue
+            for (nxt, nr), g in zip(node.next_functions, _apply(node, node_grads)):
+                if nxt is None:
+                    continue
+                if g is not None:
+                    _add(buffers, nxt, nr, g)
+                deps[nxt] -= 1
+                if deps[nxt] == 0:
+                    ready.append(nxt)
+            if not retain_graph:
+                node.release()
+    finally:
+        _set(prev)
+    return captured
+
+
+def _dependencies(starts) -> dict:
+    """Number of edges into each node reachable from `starts` (iterative DFS)."""
+    deps: dict = {}
+    seen = set(starts)
+    stack = list(starts)
+    while stack:
+        node = stack.pop()
+        for nxt, _ in node.next_functions:
+            if nxt is None:
+                continue
+            deps[nxt] = deps.get(nxt, 0) + 1
+            if nxt not in seen:
+                seen.add(nxt)
+                stack.append(nxt)
+    return deps
+
+
+def _add(buffers: dict, node, nr: int, g: Tensor) -> None:
+    slots = buffers.get(node)
+    if slots is None:
+        slots = buffers[node] = [None] * node.n_outputs
+    slots[nr] = g if slots[nr] is None else slots[nr] + g
+
+
+def _pre_hooks(node, grads: list) -> list:
+    """Tensor hooks (register_hook, retain_grad) on the node's outputs, in order."""
+    if node._pre_hooks is None:
+        return grads
+    grads = list(grads)
+    for nr, hooks in node._pre_hooks.items():
+        for hook in hooks:
+            if grads[nr] is None:
+                continue
+            result = hook(grads[nr])
+            if result is not None:
+                grads[nr] = result
+    return grads
+
+
+def _apply(node, grads: list) -> tuple:
+    """Run node's backward; check and reduce each input gradient to the input's shape."""
+    if node._freed:
+        from .function import FREED
+        raise RuntimeError(FREED)
+    if node.materialize_grads and any(g is None for g in grads):
+        grads = [g if g is not None else _zeros_for(node, nr) for nr, g in enumerate(grads)]
+    result = node.apply(*grads)
+    if len(result) != len(node.next_functions):
+        raise RuntimeError(f"function {node.name()} returned an incorrect number of gradients "
+                           f"(expected {len(node.next_functions)}, got {len(result)})")
+    out = []
+    for i, (g, shape) in enumerate(zip(result, node._meta)):
+        if g is not None and shape is not None and g._shape != shape:
+            g = _sum_to(g, shape, node, i)
+        out.append(g)
+    return out
+
+
+def _zeros_for(node, nr):
+    shape, dtype, device = node._output_meta[nr]
+    from ..tensor.creation import zeros
+    return zeros(shape, dtype=dtype, device=device)
+
+
+def _sum_to(g: Tensor, shape, node, i: int) -> Tensor:
+    """Sum a broadcast gradient back to `shape`; anything else is the function's error."""
+    lead = len(g._shape) - len(shape)
+    dims = tuple(range(lead)) + tuple(
+        lead + d for d, s in enumerate(shape) if s == 1 and g._shape[lead + d] != 1)
+    ok = lead >= 0 and all(s == g._shape[lead + d] or s == 1 for d, s in enumerate(shape))
+    if not ok:
+        raise RuntimeError(f"Function {node.name()} returned an invalid gradient at index {i} "
+                           f"- got {list(g._shape)} but expected shape compatible with "
+                           f"{list(shape)}")
+    return g.sum(dims, keepdim=True).reshape(shape) if dims else g.reshape(shape)
+
+
+def _accumulate(t: Tensor, g: Tensor, create_graph: bool) -> None:
+    """Add `g` into t.grad (a fresh dense tensor the first time; out of place when the
+    backward is itself being recorded)."""
+    if g is None:
+        return
+    if t._hooks:
+        for hook in t._hooks:
+            result = hook(g)
+            if result is not None:
+                g = result
+    if not create_graph:
+        g = g.detach()
+    if t.grad is None:
+        t.grad = g.clone() if g._storage is not None else g
+    elif create_graph:
+        t.grad = t.grad + g
+    else:
+        t.grad.add_(g)

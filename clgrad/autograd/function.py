@@ -1,0 +1,205 @@
+"""Graph nodes and `Function`: an op's forward and derivative, defined once.
+
+A `Function` subclass gives `forward(ctx, *args)` (run without recording) and
+`backward(ctx, *grads)` (one gradient per forward argument; None for non-tensors). `apply`
+runs forward and, when grad mode is on and an input requires grad, makes `ctx` the outputs'
+`grad_fn`: a `Node` named `<Function>Backward` that holds the input edges, saved tensors and
+their versions. Built-in ops (autograd/ops.py) are Functions too.
+"""
+from __future__ import annotations
+
+import functools
+import weakref
+
+from ..tensor.tensor import Tensor
+from .grad_mode import _set, is_grad_enabled
+
+FREED = ("Trying to backward through the graph a second time (or directly access saved "
+         "tensors after they have already been freed). Saved intermediate values of the graph "
+         "are freed when you call .backward() or autograd.grad(). Specify retain_graph=True if "
+         "you need to backward through the graph a second time or if you need to access saved "
+         "tensors after calling backward.")
+
+
+class Node:
+    """A recorded op: PyTorch's grad_fn (and a custom Function's ctx)."""
+
+    def __init__(self):
+        self.next_functions = ()     # per forward argument: (node or None, output number)
+        self.needs_input_grad = ()
+        self._meta = ()              # per forward argument: its shape, or None
+        self._saved = ()
+        self._versions = ()
+        self._freed = False
+        self._pre_hooks = None       # output number -> [hook(grad) -> grad or None]
+        self._non_differentiable = ()
+        self._dirty = ()
+        self.materialize_grads = True
+        self.n_outputs = 1
+        self._output_meta = ()
+
+    def name(self) -> str:
+        return type(self).__name__
+
+    def __repr__(self) -> str:
+        return f"<{self.name()} object at {id(self):#x}>"
+
+    # -- the ctx API ----------------------------------------------------------------------
+    def save_for_backward(self, *tensors) -> None:
+        self._saved = tensors
+        self._versions = tuple(t._storage.version if isinstance(t, Tensor) else None
+                               for t in tensors)
+
+    @property
+    def saved_tensors(self) -> tuple:
+        if self._freed:
+            raise RuntimeError(FREED)
+        for t, version in zip(self._saved, self._versions):
+            if isinstance(t, Tensor) and t._storage.version != version:
+                raise RuntimeError(
+                    "one of the variables needed for gradient computation has been modified "
+                    f"by an inplace operation: [clgrad.{t.dtype.name} {list(t._shape)}], "
+                    f"which is used by {self.name()}, is at version {t._storage.version}; "
+                    f"expected version {version} instead. Hint: the backtrace further above "
+                    "shows the operation that failed to compute its gradient.")
+        return self._saved
+
+    def mark_dirty(self, *tensors) -> None:
+        self._dirty = tensors
+
+    def mark_non_differentiable(self, *tensors) -> None:
+        self._non_differentiable = tensors
+
+    def set_materialize_grads(self, value: bool) -> None:
+        self.materialize_grads = value
+
+    # -- what the engine calls ------------------------------------------------------------
+    def apply(self, *grads) -> tuple:
+        raise NotImplementedError
+
+    def release(self) -> None:
+        """Free the saved tensors (after a backward without retain_graph)."""
+        self._saved = ()
+        self._freed = True
+
+    def register_prehook(self, output_nr: int, hook) -> None:
+        if self._pre_hooks is None:
+            self._pre_hooks = {}
+        self._pre_hooks.setdefault(output_nr, []).append(hook)
+
+
+class AccumulateGrad(Node):
+    """The end of every path to a leaf: adds the incoming gradient to `variable.grad`."""
+
+    def __init__(self, variable: Tensor):
+        super().__init__()
+        self.variable = variable
+
+    def apply(self, *grads) -> tuple:
+        raise AssertionError("AccumulateGrad is run by the engine")
+
+
+def edge(t: Tensor) -> tuple:
+    """(node, output number) through which a gradient reaches `t`."""
+    if t.grad_fn is not None:
+        return t.grad_fn, t._output_nr
+    ref = t._grad_accumulator
+    node = ref() if ref is not None else None
+    if node is None:
+        node = AccumulateGrad(t)
+        t._grad_accumulator = weakref.ref(node)
+    return node, 0
+
+
+class _FunctionNode(Node):
+    """The grad_fn of a Function's outputs: backward is the Function's."""
+
+    _function = None
+
+    def apply(self, *grads) -> tuple:
+        result = self._function.backward(self, *grads)
+        return result if isinstance(result, tuple) else (result,)
+
+
+class FunctionMeta(type):
+    """Gives every Function subclass its node class, named `<Name>Backward`."""
+
+    def __init__(cls, name, bases, namespace):
+        super().__init__(name, bases, namespace)
+        suffix = getattr(cls, "_backward_suffix", "")
+        cls._node_class = type(f"{name}Backward{suffix}", (_FunctionNode,),
+                               {"_function": cls, "__module__": cls.__module__})
+
+
+class Function(metaclass=FunctionMeta):
+    """An op with a hand-written derivative: subclass with static forward and backward."""
+
+    @staticmethod
+    def forward(ctx, *args, **kwargs):
+        raise NotImplementedError("You must implement the forward function for custom "
+                                  "autograd.Function.")
+
+    @staticmethod
+    def backward(ctx, *grads):
+        raise NotImplementedError("You must implement either the backward or vjp method for "
+                                  "your custom autograd.Function to use it with backward "
+                                  "mode AD.")
+
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        ctx = cls._node_class()
+        record = is_grad_enabled() and any(
+            isinstance(a, Tensor) and a.requires_grad for a in args)
+        ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad and record
+                                     for a in args)
+        prev = is_grad_enabled()
+        _set(False)
+        try:
+            outputs = cls.forward(ctx, *args, **kwargs)
+        finally:
+            _set(prev)
+        if not record:
+            return outputs
+        return _record(ctx, args, outputs)
+
+
+def _record(ctx: Node, args, outputs):
+    """Make `ctx` the grad_fn of `outputs` (a tensor or a tuple of them)."""
+    ctx.next_functions = tuple(edge(a) if isinstance(a, Tensor) and a.requires_grad
+                               else (None, 0) for a in args)
+    ctx._meta = tuple(a._shape if isinstance(a, Tensor) else None for a in args)
+    single = not isinstance(outputs, tuple)
+    outs = (outputs,) if single else outputs
+    ctx.n_outputs = len(outs)
+    ctx._output_meta = tuple((o._shape, o.dtype, o._storage.device) if isinstance(o, Tensor)
+                             else None for o in outs)
+    dirty = ctx._dirty
+    result = []
+    for i, out in enumerate(outs):
+        if isinstance(out, Tensor):
+            if any(out is d for d in dirty):
+                if out.grad_fn is None and out.requires_grad and out.is_leaf:
+                    raise RuntimeError("a leaf Variable that requires grad is being used in "
+                                       "an in-place operation.")
+            elif any(out is a for a in args):
+                out = out.detach()        # an input returned as-is: a new view of it
+            if any(out is n for n in ctx._non_differentiable) or not out.dtype.is_floating_point:
+                out.requires_grad = False
+            else:
+                out.grad_fn, out._output_nr, out.requires_grad = ctx, i, True
+        result.append(out)
+    return result[0] if single else tuple(result)
+
+
+def once_differentiable(backward):
+    """Mark a backward as not differentiable itself: it runs without recording, and its
+    results raise if a double backward tries to use them."""
+    @functools.wraps(backward)
+    def run(ctx, *grads):
+        prev = is_grad_enabled()
+        _set(False)
+        try:
+            return backward(ctx, *grads)
+        finally:
+            _set(prev)
+    return run

@@ -1,0 +1,83 @@
+"""Grad mode: whether ops record themselves for backward (per thread, as PyTorch).
+
+`no_grad`, `enable_grad`, `set_grad_enabled(mode)` and `inference_mode` work as context
+managers and as decorators.
+"""
+from __future__ import annotations
+
+import functools
+import threading
+
+_local = threading.local()
+
+
+def is_grad_enabled() -> bool:
+    """Whether new ops are recorded for backward in this thread."""
+    return getattr(_local, "enabled", True)
+
+
+def _set(mode: bool) -> None:
+    _local.enabled = mode
+
+
+class _Mode:
+    """A grad-mode switch: a context manager, and a decorator running a function under it."""
+
+    mode = True
+
+    def __enter__(self):
+        self._prev = is_grad_enabled()
+        _set(self.mode)
+        return self
+
+    def __exit__(self, *exc) -> bool:
+        _set(self._prev)
+        return False
+
+    def __call__(self, fn):
+        mode = self.mode
+
+        @functools.wraps(fn)
+        def run(*args, **kwargs):
+            prev = is_grad_enabled()
+            _set(mode)
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                _set(prev)
+        return run
+
+
+class no_grad(_Mode):
+    """Ops inside record nothing: results do not require grad."""
+
+    mode = False
+
+
+class enable_grad(_Mode):
+    """Record ops again (inside no_grad)."""
+
+    mode = True
+
+
+class inference_mode(_Mode):
+    """An alias of no_grad (clgrad has no separate inference tensors); mode=False: enable."""
+
+    def __init__(self, mode: bool = True):
+        self.mode = not mode
+
+
+class set_grad_enabled(_Mode):
+    """Set grad mode now (a plain call) or for a `with` block / decorated function."""
+
+    def __init__(self, mode: bool):
+        self.mode = bool(mode)
+        self._prev = is_grad_enabled()
+        _set(self.mode)
+
+    def __enter__(self):
+        return self
+
+    def __call__(self, fn):
+        _set(self._prev)                 # used as a decorator: undo the constructor's switch
+        return super().__call__(fn)

@@ -1,0 +1,452 @@
+"""Derivatives of the built-in ops, each written once next to what its forward saves.
+
+A rule is a Function whose forward is the raw tensor-layer op (function, method or
+operator, whichever the user called) and whose backward is written in differentiable ops,
+so create_graph=True differentiates it again. `install` wraps every public op: when grad
+mode is on and an input requires grad, the call is recorded through its rule; otherwise the
+raw op runs with one check of overhead. Ops without a rule yet raise NotImplementedError
+when a gradient would be needed, rather than silently dropping it; ops whose results are
+not differentiable (comparisons, integer results) just run.
+"""
+from __future__ import annotations
+
+import math
+
+from ..tensor.tensor import Tensor
+from .function import Function, _record
+from .grad_mode import _set, is_grad_enabled
+
+
+class Rule(Function):
+    """A built-in op's derivative: `save(ctx, out, *args, **kwargs)` keeps what backward
+    needs; `backward(ctx, grad)` returns one gradient per positional argument."""
+
+    _backward_suffix = "0"
+
+    @staticmethod
+    def save(ctx, out, *args, **kwargs) -> None:
+        pass
+
+    @classmethod
+    def call(cls, raw, args, kwargs):
+        if kwargs.get("out") is not None:
+            raise RuntimeError(f"{cls.__name__.lower()}(): functions with out=... arguments "
+                               "don't support automatic differentiation, but one of the "
+                               "arguments requires grad.")
+        ctx = cls._node_class()
+        ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+        _set(False)
+        try:
+            out = raw(*args, **kwargs)
+            cls.save(ctx, out, *args, **kwargs)
+        finally:
+            _set(True)
+        return _record(ctx, args, out)
+
+
+RULES: dict = {}
+
+
+def rule(*names):
+    def register(cls):
+        for name in names:
+            RULES[name] = cls
+        return cls
+    return register
+
+
+def _t(x):
+    return x if isinstance(x, Tensor) else None
+
+
+# -- elementwise ------------------------------------------------------------------------------
+@rule("add")
+class Add(Rule):
+    @staticmethod
+    def save(ctx, out, a, b, alpha=1, **_):
+        ctx.alpha = alpha
+
+    @staticmethod
+    def backward(ctx, g):
+        return g, (g if ctx.alpha == 1 else g * ctx.alpha)
+
+
+@rule("sub")
+class Sub(Rule):
+    @staticmethod
+    def save(ctx, out, a, b, alpha=1, **_):
+        ctx.alpha = alpha
+
+    @staticmethod
+    def backward(ctx, g):
+        return g, -g if ctx.alpha == 1 else g * -ctx.alpha
+
+
+@rule("mul")
+class Mul(Rule):
+    @staticmethod
+    def save(ctx, out, a, b, **_):
+        ctx.save_for_backward(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        return (g * b if ctx.needs_input_grad[0] else None,
+                g * a if ctx.needs_input_grad[1] else None)
+
+
+@rule("div")
+class Div(Rule):
+    @staticmethod
+    def save(ctx, out, a, b, rounding_mode=None, **_):
+        if rounding_mode is not None:
+            raise NotImplementedError("the derivative of div with rounding_mode is not "
+                                      "implemented (it is zero almost everywhere)")
+        ctx.save_for_backward(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        ga = g / b if ctx.needs_input_grad[0] else None
+        gb = -g * a / (b * b) if ctx.needs_input_grad[1] else None
+        return ga, gb
+
+
+@rule("pow")
+class Pow(Rule):
+    @staticmethod
+    def save(ctx, out, a, b, **_):
+        ctx.save_for_backward(a, b, out)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b, out = ctx.saved_tensors
+        ga = gb = None
+        if ctx.needs_input_grad[0]:
+            if isinstance(b, Tensor):
+                ga = g * b * a.pow(b - 1)
+            else:
+                ga = g * (0.0 * a if b == 0 else b * a.pow(b - 1))
+        if ctx.needs_input_grad[1]:
+            base = a if isinstance(a, Tensor) else math.log(a)
+            log_a = base.log() if isinstance(a, Tensor) else base
+            gb = g * out * log_a
+        return ga, gb
+
+
+def _unary(name, derivative, save_output=False):
+    """A one-input rule whose derivative is `derivative(x, out) * grad`."""
+    def save(ctx, out, x, *args, **kwargs):
+        ctx.save_for_backward(x, out)
+
+    def backward(ctx, g):
+        x, out = ctx.saved_tensors
+        return (g * derivative(x, out),) + (None,) * (len(ctx.next_functions) - 1)
+    cls = type(name.capitalize(), (Rule,), {"save": staticmethod(save),
+                                            "backward": staticmethod(backward),
+                                            "__module__": __name__})
+    RULES[name] = cls
+    return cls
+
+
+_unary("neg", lambda x, out: -1.0)
+_unary("exp", lambda x, out: out)
+_unary("log", lambda x, out: x.reciprocal())
+_unary("sqrt", lambda x, out: 0.5 / out)
+_unary("rsqrt", lambda x, out: -0.5 * out / x)
+_unary("sin", lambda x, out: x.cos())
+_unary("cos", lambda x, out: -x.sin())
+_unary("tanh", lambda x, out: 1 - out * out)
+_unary("sigmoid", lambda x, out: out * (1 - out))
+_unary("relu", lambda x, out: (out > 0).to(x.dtype))
+_unary("abs", lambda x, out: x.sign())
+_unary("square", lambda x, out: 2 * x)
+_unary("reciprocal", lambda x, out: -out * out)
+_unary("log1p", lambda x, out: (1 + x).reciprocal())
+_unary("expm1", lambda x, out: out + 1)
+_unary("clone", lambda x, out: 1.0)
+_unary("contiguous", lambda x, out: 1.0)
+
+
+@rule("clamp", "clamp_min", "clamp_max", "clip")
+class Clamp(Rule):
+    @staticmethod
+    def save(ctx, out, x, *bounds, **kwargs):
+        if any(isinstance(b, Tensor) for b in bounds + tuple(kwargs.values())):
+            raise NotImplementedError("the derivative of clamp with tensor bounds is not "
+                                      "implemented yet")
+        ctx.save_for_backward(x, out)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, out = ctx.saved_tensors
+        return (g * (x == out).to(g.dtype),) + (None,) * (len(ctx.next_functions) - 1)
+
+
+@rule("where")
+class Where(Rule):
+    @staticmethod
+    def save(ctx, out, cond, a=None, b=None, **_):
+        ctx.save_for_backward(cond)
+
+    @staticmethod
+    def backward(ctx, g):
+        (cond,) = ctx.saved_tensors
+        zero = g.new_zeros(())
+        return (None, g.where(cond, zero) if ctx.needs_input_grad[1] else None,
+                zero.where(cond, g) if ctx.needs_input_grad[2] else None)
+
+
+# -- reductions -----------------------------------------------------------------------------
+def _keep(g, shape, dim, keepdim):
+    """The gradient of a reduction over `dim`, with the reduced dims back as size 1."""
+    if keepdim or dim is None or not shape:
+        return g.reshape([1] * len(shape)) if dim is None else g
+    dims = dim if isinstance(dim, (tuple, list)) else (dim,)
+    dims = sorted(d % len(shape) for d in dims) if dims else range(len(shape))
+    for d in dims:
+        g = g.unsqueeze(d)
+    return g
+
+
+@rule("sum")
+class Sum(Rule):
+    @staticmethod
+    def save(ctx, out, x, dim=None, keepdim=False, **_):
+        ctx.shape, ctx.dim, ctx.keepdim = x._shape, dim, keepdim
+
+    @staticmethod
+    def backward(ctx, g):
+        return (_keep(g, ctx.shape, ctx.dim, ctx.keepdim).expand(ctx.shape),) + \
+            (None,) * (len(ctx.next_functions) - 1)
+
+
+@rule("mean")
+class Mean(Rule):
+    @staticmethod
+    def save(ctx, out, x, dim=None, keepdim=False, **_):
+        ctx.shape, ctx.dim, ctx.keepdim = x._shape, dim, keepdim
+        ctx.count = max(x._numel // max(out._numel, 1), 1) if x._numel else 1
+
+    @staticmethod
+    def backward(ctx, g):
+        g = _keep(g, ctx.shape, ctx.dim, ctx.keepdim) / ctx.count
+        return (g.expand(ctx.shape),) + (None,) * (len(ctx.next_functions) - 1)
+
+
+@rule("softmax")
+class Softmax(Rule):
+    @staticmethod
+    def save(ctx, out, x, dim=None, dtype=None):
+        ctx.dim = dim
+        ctx.save_for_backward(out)
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return (y * (g - (g * y).sum(ctx.dim, keepdim=True)),) + \
+            (None,) * (len(ctx.next_functions) - 1)
+
+
+@rule("log_softmax")
+class LogSoftmax(Rule):
+    @staticmethod
+    def save(ctx, out, x, dim=None, dtype=None):
+        ctx.dim = dim
+        ctx.save_for_backward(out)
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return (g - y.exp() * g.sum(ctx.dim, keepdim=True),) + \
+            (None,) * (len(ctx.next_functions) - 1)
+
+
+@rule("logsumexp")
+class LogSumExp(Rule):
+    @staticmethod
+    def save(ctx, out, x, dim, keepdim=False, **_):
+        ctx.dim, ctx.keepdim = dim, keepdim
+        ctx.save_for_backward(x, out)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, out = ctx.saved_tensors
+        shape = x._shape
+        return (_keep(g, shape, ctx.dim, ctx.keepdim) *
+                (x - _keep(out, shape, ctx.dim, ctx.keepdim)).exp(),) + \
+            (None,) * (len(ctx.next_functions) - 1)
+
+
+# -- matmul ---------------------------------------------------------------------------------
+@rule("mm")
+class Mm(Rule):
+    @staticmethod
+    def save(ctx, out, a, b, **_):
+        ctx.save_for_backward(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        return (g.mm(b.t()) if ctx.needs_input_grad[0] else None,
+                a.t().mm(g) if ctx.needs_input_grad[1] else None)
+
+
+@rule("matmul")
+class Matmul(Rule):
+    @staticmethod
+    def save(ctx, out, a, b, **_):
+        ctx.save_for_backward(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        if a.dim() == 1 and b.dim() == 1:                     # a dot product
+            return (g * b if ctx.needs_input_grad[0] else None,
+                    g * a if ctx.needs_input_grad[1] else None)
+        a2 = a.unsqueeze(0) if a.dim() == 1 else a
+        b2 = b.unsqueeze(-1) if b.dim() == 1 else b
+        g2 = g
+        if a.dim() == 1:
+            g2 = g2.unsqueeze(-2)
+        if b.dim() == 1:
+            g2 = g2.unsqueeze(-1)
+        ga = g2.matmul(b2.transpose(-1, -2)) if ctx.needs_input_grad[0] else None
+        gb = a2.transpose(-1, -2).matmul(g2) if ctx.needs_input_grad[1] else None
+        if ga is not None and a.dim() == 1:
+            ga = ga.squeeze(-2)
+        if gb is not None and b.dim() == 1:
+            gb = gb.squeeze(-1)
+        return ga, gb
+
+
+# -- views ----------------------------------------------------------------------------------
+class _Reshaping(Rule):
+    """Views whose gradient is the incoming gradient reshaped back to the input."""
+
+    @staticmethod
+    def save(ctx, out, x, *args, **kwargs):
+        ctx.shape = x._shape
+
+    @staticmethod
+    def backward(ctx, g):
+        return (g.reshape(ctx.shape),) + (None,) * (len(ctx.next_functions) - 1)
+
+
+for _name in ("view", "reshape", "flatten", "squeeze", "unsqueeze", "view_as", "reshape_as"):
+    RULES[_name] = type(_name.capitalize(), (_Reshaping,), {"__module__": __name__})
+
+
+@rule("transpose", "swapaxes", "swapdims")
+class Transpose(Rule):
+    @staticmethod
+    def save(ctx, out, x, d0, d1):
+        ctx.dims = (d0, d1)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.transpose(*ctx.dims), None, None
+
+
+@rule("t")
+class T(Rule):
+    @staticmethod
+    def backward(ctx, g):
+        return (g.t(),)
+
+
+@rule("permute")
+class Permute(Rule):
+    @staticmethod
+    def save(ctx, out, x, *dims):
+        dims = dims[0] if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims
+        nd = len(x._shape)
+        order = [d % nd for d in dims]
+        ctx.inverse = [order.index(i) for i in range(nd)]
+
+    @staticmethod
+    def backward(ctx, g):
+        return (g.permute(*ctx.inverse),) + (None,) * (len(ctx.next_functions) - 1)
+
+
+@rule("expand", "expand_as")
+class Expand(Rule):
+    @staticmethod
+    def save(ctx, out, x, *args):
+        ctx.shape = x._shape
+
+    @staticmethod
+    def backward(ctx, g):          # the engine sums the broadcast dims back
+        return (g,) + (None,) * (len(ctx.next_functions) - 1)
+
+
+@rule("__getitem__")
+class Index(Rule):
+    @staticmethod
+    def save(ctx, out, x, index):
+        items = index if isinstance(index, tuple) else (index,)
+        if any(isinstance(i, (Tensor, list, bool)) for i in items):
+            raise NotImplementedError("the derivative of advanced indexing (tensors, lists or "
+                                      "masks as indices) is not implemented yet")
+        ctx.shape, ctx.dtype, ctx.device, ctx.index = x._shape, x.dtype, x.device, index
+
+    @staticmethod
+    def backward(ctx, g):
+        from ..tensor.creation import zeros
+        grad = zeros(ctx.shape, dtype=ctx.dtype, device=ctx.device)
+        grad[ctx.index] = g
+        return grad, None
+
+
+@rule("to", "float", "double", "half", "type")
+class Cast(Rule):
+    @staticmethod
+    def save(ctx, out, x, *args, **kwargs):
+        ctx.dtype, ctx.device = x.dtype, x.device
+        if not out.dtype.is_floating_point:
+            ctx.mark_non_differentiable(out)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (g.to(ctx.device).to(ctx.dtype),) + (None,) * (len(ctx.next_functions) - 1)
+
+
+# -- wrapping the public ops ----------------------------------------------------------------
+def wrap(raw, cls):
+    """The public form of an op: recorded through `cls` when a gradient is needed."""
+    def op(*args, **kwargs):
+        if is_grad_enabled():
+            for a in args:
+                if isinstance(a, Tensor) and a.requires_grad:
+                    return cls.call(raw, args, kwargs)
+        return raw(*args, **kwargs)
+    op.__name__ = getattr(raw, "__name__", "op")
+    op.__doc__ = raw.__doc__
+    return op
+
+
+def refuse(raw, name):
+    """An op with no derivative yet: runs, unless a gradient would be needed."""
+    def op(*args, **kwargs):
+        if is_grad_enabled():
+            for a in args:
+                if isinstance(a, Tensor) and a.requires_grad:
+                    out = raw(*args, **kwargs)
+                    if _differentiable(out):
+                        raise NotImplementedError(
+                            f"the derivative of {name} is not implemented yet (an input "
+                            "requires grad); wrap the call in clgrad.no_grad() or detach() "
+                            "the input")
+                    return out
+        return raw(*args, **kwargs)
+    op.__name__ = getattr(raw, "__name__", name)
+    op.__doc__ = raw.__doc__
+    return op
+
+
+def _differentiable(out) -> bool:
+    if isinstance(out, Tensor):
+        return out.dtype.is_floating_point
+    if isinstance(out, (tuple, list)):
+        return any(_differentiable(o) for o in out)
+    return False
