@@ -46,6 +46,7 @@ def install(namespace: dict) -> None:
                                          and name not in ("__init__", "__iter__", "__index__",
                                                           "__init_subclass__")):
             setattr(Tensor, name, _inplace(value, name))
+    Tensor.__setitem__ = _inplace(Tensor.__dict__["__setitem__"], "__setitem__")
     for name, op in _OPERATORS.items():
         setattr(Tensor, name, _public(Tensor.__dict__[name], op))
     for name, op in _REFLECTED.items():

@@ -111,9 +111,13 @@ def _apply(node, grads: list) -> tuple:
         raise RuntimeError(f"function {node.name()} returned an incorrect number of gradients "
                            f"(expected {len(node.next_functions)}, got {len(result)})")
     out = []
-    for i, (g, shape) in enumerate(zip(result, node._meta)):
-        if g is not None and shape is not None and g._shape != shape:
-            g = _sum_to(g, shape, node, i)
+    for i, (g, meta) in enumerate(zip(result, node._meta)):
+        if g is not None and meta is not None:
+            shape, dtype = meta
+            if g._shape != shape:
+                g = _sum_to(g, shape, node, i)
+            if g.dtype is not dtype:              # mixed-dtype ops: back to the input's
+                g = g.to(dtype)
         out.append(g)
     return out
 

@@ -27,7 +27,7 @@ class Node:
     def __init__(self):
         self.next_functions = ()     # per forward argument: (node or None, output number)
         self.needs_input_grad = ()
-        self._meta = ()              # per forward argument: its shape, or None
+        self._meta = ()              # per forward argument: (shape, dtype), or None
         self._saved = ()
         self._versions = ()
         self._freed = False
@@ -167,7 +167,7 @@ def _record(ctx: Node, args, outputs):
     """Make `ctx` the grad_fn of `outputs` (a tensor or a tuple of them)."""
     ctx.next_functions = tuple(edge(a) if isinstance(a, Tensor) and a.requires_grad
                                else (None, 0) for a in args)
-    ctx._meta = tuple(a._shape if isinstance(a, Tensor) else None for a in args)
+    ctx._meta = tuple((a._shape, a.dtype) if isinstance(a, Tensor) else None for a in args)
     single = not isinstance(outputs, tuple)
     outs = (outputs,) if single else outputs
     ctx.n_outputs = len(outs)

@@ -166,6 +166,23 @@ def test_inplace_on_leaf_requiring_grad_raises_unless_no_grad():
     assert w.tolist() == [0.5, 0.5, 0.5] and w.requires_grad
 
 
+def test_index_assignment_is_guarded_like_other_inplace_ops():
+    w = clgrad.ones(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+        w[0] = 5.0
+    assert w.tolist() == [1.0, 1.0, 1.0]
+    with clgrad.no_grad():
+        w[0] = 5.0
+    assert w.tolist() == [5.0, 1.0, 1.0]
+
+
+def test_mixed_dtype_gradients_come_back_in_each_input_dtype():
+    a = clgrad.ones(2, requires_grad=True)
+    b = clgrad.ones(2, dtype=F64, requires_grad=True)
+    (a * b).sum().backward()
+    assert a.grad.dtype is clgrad.float32 and b.grad.dtype is F64
+
+
 def test_modified_saved_tensor_is_detected_at_backward():
     x = clgrad.ones(3, requires_grad=True)
     y = x.exp()
