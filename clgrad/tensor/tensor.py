@@ -382,6 +382,10 @@ class Tensor:
         return self.detach()
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        if not requires_grad and self.grad_fn is not None:
+            raise RuntimeError("you can only change requires_grad flags of leaf variables. If "
+                               "you want to use a computed variable in a subgraph that doesn't "
+                               "require differentiation use var_no_grad = var.detach().")
         if requires_grad and not self.dtype.is_floating_point:
             raise RuntimeError("only Tensors of floating point dtype can require gradients, "
                                f"not {self.dtype.name}")

@@ -148,6 +148,15 @@ def test_grad_mode_context_managers_and_decorators():
     assert (x + 1).requires_grad
 
 
+def test_requires_grad_flags():
+    x = clgrad.ones(2, requires_grad=True)
+    with pytest.raises(RuntimeError, match="only change requires_grad flags of leaf"):
+        (x * 2).requires_grad_(False)
+    with pytest.raises(RuntimeError, match="floating point"):
+        clgrad.ones(2, dtype=clgrad.int64).requires_grad_()
+    assert not x.requires_grad_(False).requires_grad
+
+
 def test_detach_and_data_share_storage_without_history():
     x = clgrad.ones(3, requires_grad=True)
     y = x * 2
