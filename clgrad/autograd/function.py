@@ -188,7 +188,9 @@ def _record(ctx: Node, args, outputs):
             else:
                 out.grad_fn, out._output_nr, out.requires_grad = ctx, i, True
         result.append(out)
-    return result[0] if single else tuple(result)
+    if single:
+        return result[0]
+    return type(outputs)(*result) if hasattr(outputs, "_fields") else tuple(result)
 
 
 def once_differentiable(backward):

@@ -278,6 +278,97 @@ class LogSumExp(Rule):
             (None,) * (len(ctx.next_functions) - 1)
 
 
+def _spread(x, out, g, dim, keepdim):
+    """Gradient of amax/amin-like reductions: shared evenly among the tied elements."""
+    shape = x._shape
+    mask = (x == _keep(out, shape, dim, keepdim)).to(g.dtype)
+    count = mask.sum(dim if dim is not None else tuple(range(len(shape))), keepdim=True)
+    return _keep(g, shape, dim, keepdim) * mask / count
+
+
+@rule("amax")
+class Amax(Rule):
+    @staticmethod
+    def save(ctx, out, x, dim=(), keepdim=False, **_):
+        ctx.dim = None if dim == () or dim == [] else dim
+        ctx.keepdim = keepdim
+        ctx.save_for_backward(x, out)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, out = ctx.saved_tensors
+        return (_spread(x, out, g, ctx.dim, ctx.keepdim),) + \
+            (None,) * (len(ctx.next_functions) - 1)
+
+
+RULES["amin"] = type("Amin", (Amax,), {"__module__": __name__})
+
+
+@rule("max")
+class Max(Rule):
+    """max/min of everything (ties share the gradient), along a dim (the gradient goes to
+    the index returned), or of two tensors (elementwise; ties split it)."""
+
+    @staticmethod
+    def save(ctx, out, x, dim=None, keepdim=False, **_):
+        ctx.other = isinstance(dim, Tensor)
+        if ctx.other:
+            ctx.save_for_backward(x, dim, out)
+            return
+        ctx.dim, ctx.keepdim = dim, keepdim
+        ctx.save_for_backward(x, out if dim is None else out[1])
+        if dim is not None:
+            ctx.mark_non_differentiable(out[1])
+
+    @staticmethod
+    def backward(ctx, g, *rest):
+        if ctx.other:
+            a, b, out = ctx.saved_tensors
+            ta, tb = (a == out).to(g.dtype), (b == out).to(g.dtype)
+            share = g / (ta + tb)
+            return share * ta, share * tb
+        x, saved = ctx.saved_tensors
+        extra = (None,) * (len(ctx.next_functions) - 1)
+        if ctx.dim is None:
+            return (_spread(x, saved, g, None, False),) + extra
+        from ..tensor.creation import arange
+        d = ctx.dim % max(len(x._shape), 1)
+        positions = arange(x._shape[d] if x._shape else 1, device=x.device)
+        positions = positions.reshape([-1] + [1] * (len(x._shape) - d - 1))
+        hit = (positions == _keep(saved, x._shape, ctx.dim, ctx.keepdim)).to(g.dtype)
+        return (_keep(g, x._shape, ctx.dim, ctx.keepdim) * hit,) + extra
+
+
+RULES["min"] = type("Min", (Max,), {"__module__": __name__})
+
+
+@rule("var")
+class Var(Rule):
+    @staticmethod
+    def save(ctx, out, x, dim=None, unbiased=None, keepdim=False, *, correction=None, **_):
+        if isinstance(dim, bool):
+            unbiased, dim = dim, None
+        if correction is None:
+            correction = 1 if unbiased is None or unbiased else 0
+        n = x._numel // max(out._numel, 1) if x._numel else 0
+        ctx.dim, ctx.keepdim, ctx.dof = dim, keepdim, max(n - correction, 0)
+        ctx.root = type(ctx).__name__.startswith("Std")
+        ctx.save_for_backward(x, out)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, out = ctx.saved_tensors
+        shape = x._shape
+        centred = x - x.mean(ctx.dim, keepdim=True)
+        grad = _keep(g, shape, ctx.dim, ctx.keepdim) * centred * (2.0 / ctx.dof)
+        if ctx.root:
+            grad = grad / (2 * _keep(out, shape, ctx.dim, ctx.keepdim))
+        return (grad,) + (None,) * (len(ctx.next_functions) - 1)
+
+
+RULES["std"] = type("Std", (Var,), {"__module__": __name__})
+
+
 # -- matmul ---------------------------------------------------------------------------------
 @rule("mm")
 class Mm(Rule):

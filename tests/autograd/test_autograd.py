@@ -68,6 +68,30 @@ def test_reduction_view_and_matmul_gradients(fn, rng):
     assert gradcheck(fn, (_leaf((3, 4), rng, transpose=True),))
 
 
+@pytest.mark.parametrize("fn", [
+    lambda x: x.amax(), lambda x: x.amin(1), lambda x: x.amax((0, 1), keepdim=True),
+    lambda x: x.max(), lambda x: x.min(), lambda x: x.max(1).values,
+    lambda x: x.min(0, keepdim=True)[0], lambda x: clgrad.max(x, x * 0.5 + 0.3),
+    lambda x: x.var(), lambda x: x.var(1), lambda x: x.std(0, keepdim=True),
+    lambda x: x.std(unbiased=False), lambda x: x.var(1, correction=0),
+])
+def test_extreme_and_statistics_gradients(fn, rng):
+    assert gradcheck(fn, (_leaf((3, 4), rng, transpose=True),))
+
+
+def test_ties_share_the_gradient_as_pytorch():
+    data = np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 0.0]])
+    for fn in (lambda x: x.amax(), lambda x: x.max(), lambda x: x.amin(1),
+               lambda x: x.max(1).values, lambda x: x.min(dim=1)[0]):
+        ours = clgrad.tensor(data, requires_grad=True)
+        ref = torch.tensor(data, requires_grad=True)
+        fn(ours).sum().backward()
+        fn(ref).sum().backward()
+        np.testing.assert_allclose(ours.grad.numpy(), ref.grad.numpy())
+    values, indices = clgrad.tensor(data, requires_grad=True).max(1)
+    assert type(values.grad_fn).__name__ == "MaxBackward0" and not indices.requires_grad
+
+
 @pytest.mark.parametrize("fn", [lambda x: (x * x).sum(), lambda x: x.exp().mean(),
                                 lambda x: x.tanh().softmax(1), lambda x: x.matmul(x.t())])
 def test_second_derivatives(fn, rng):
