@@ -9,7 +9,49 @@ import numpy as np
 from ..tensor.tensor import Tensor
 from .engine import run_backward
 from .grad_mode import is_grad_enabled
-from .ops import RULES, refuse, wrap
+from .ops import RULES
+
+
+# -- wrapping the public ops ----------------------------------------------------------------
+def wrap(raw, cls):
+    """The public form of an op: recorded through `cls` when a gradient is needed."""
+    def op(*args, **kwargs):
+        if is_grad_enabled():
+            for a in args:
+                if isinstance(a, Tensor) and a.requires_grad:
+                    return cls.call(raw, args, kwargs)
+        return raw(*args, **kwargs)
+    op.__name__ = getattr(raw, "__name__", "op")
+    op.__doc__ = raw.__doc__
+    return op
+
+
+def refuse(raw, name):
+    """An op with no derivative yet: runs, unless a gradient would be needed."""
+    def op(*args, **kwargs):
+        if is_grad_enabled():
+            for a in args:
+                if isinstance(a, Tensor) and a.requires_grad:
+                    out = raw(*args, **kwargs)
+                    if _differentiable(out):
+                        raise NotImplementedError(
+                            f"the derivative of {name} is not implemented yet (an input "
+                            "requires grad); wrap the call in clgrad.no_grad() or detach() "
+                            "the input")
+                    return out
+        return raw(*args, **kwargs)
+    op.__name__ = getattr(raw, "__name__", name)
+    op.__doc__ = raw.__doc__
+    return op
+
+
+def _differentiable(out) -> bool:
+    if isinstance(out, Tensor):
+        return out.dtype.is_floating_point
+    if isinstance(out, (tuple, list)):
+        return any(_differentiable(o) for o in out)
+    return False
+
 
 # Factories and generator state take no differentiable input: never wrapped.
 _NOT_OPS = frozenset({

@@ -2,11 +2,8 @@
 
 A rule is a Function whose forward is the raw tensor-layer op (function, method or
 operator, whichever the user called) and whose backward is written in differentiable ops,
-so create_graph=True differentiates it again. `install` wraps every public op: when grad
-mode is on and an input requires grad, the call is recorded through its rule; otherwise the
-raw op runs with one check of overhead. Ops without a rule yet raise NotImplementedError
-when a gradient would be needed, rather than silently dropping it; ops whose results are
-not differentiable (comparisons, integer results) just run.
+so create_graph=True differentiates it again. binding.py wraps every public op with its
+rule (or, for ops without one yet, with a refusal when a gradient would be needed).
 """
 from __future__ import annotations
 
@@ -14,7 +11,7 @@ import math
 
 from ..tensor.tensor import Tensor
 from .function import Function, _record
-from .grad_mode import _set, is_grad_enabled
+from .grad_mode import _set
 
 
 class Rule(Function):
@@ -500,44 +497,3 @@ class Cast(Rule):
     @staticmethod
     def backward(ctx, g):
         return (g.to(ctx.device).to(ctx.dtype),) + (None,) * (len(ctx.next_functions) - 1)
-
-
-# -- wrapping the public ops ----------------------------------------------------------------
-def wrap(raw, cls):
-    """The public form of an op: recorded through `cls` when a gradient is needed."""
-    def op(*args, **kwargs):
-        if is_grad_enabled():
-            for a in args:
-                if isinstance(a, Tensor) and a.requires_grad:
-                    return cls.call(raw, args, kwargs)
-        return raw(*args, **kwargs)
-    op.__name__ = getattr(raw, "__name__", "op")
-    op.__doc__ = raw.__doc__
-    return op
-
-
-def refuse(raw, name):
-    """An op with no derivative yet: runs, unless a gradient would be needed."""
-    def op(*args, **kwargs):
-        if is_grad_enabled():
-            for a in args:
-                if isinstance(a, Tensor) and a.requires_grad:
-                    out = raw(*args, **kwargs)
-                    if _differentiable(out):
-                        raise NotImplementedError(
-                            f"the derivative of {name} is not implemented yet (an input "
-                            "requires grad); wrap the call in clgrad.no_grad() or detach() "
-                            "the input")
-                    return out
-        return raw(*args, **kwargs)
-    op.__name__ = getattr(raw, "__name__", name)
-    op.__doc__ = raw.__doc__
-    return op
-
-
-def _differentiable(out) -> bool:
-    if isinstance(out, Tensor):
-        return out.dtype.is_floating_point
-    if isinstance(out, (tuple, list)):
-        return any(_differentiable(o) for o in out)
-    return False
