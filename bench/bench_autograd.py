@@ -10,29 +10,15 @@ backward of a 64x1000 -> 100 -> 10 ReLU net with an MSE loss. Prints the time pe
 from __future__ import annotations
 
 import sys
-import time
 
 import numpy as np
+from bench_elementwise import best_time, header, torch
 
 import clgrad
 
-try:
-    import torch
-except ImportError:
-    torch = None
 
-
-def _best(step, sync, steps: int, repeat: int = 5) -> float:
-    step()
-    sync()
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        for _ in range(steps):
-            step()
-        sync()
-        best = min(best, (time.perf_counter() - start) / steps)
-    return best
+def _best(step, sync, steps: int) -> float:
+    return best_time(step, sync, repeat=5, number=steps)
 
 
 def linear_regression(lib, sync) -> float:
@@ -72,8 +58,7 @@ def two_layer_net(lib, sync) -> float:
 
 def main(argv) -> None:
     dev = clgrad.runtime.default_device()
-    print(f"device: {dev} = {dev.platform_name} : {dev.name}; torch "
-          f"{torch.__version__ if torch else 'not installed'}\n")
+    print(header())
     print("| benchmark (time per step) | clgrad | PyTorch CPU | clgrad / PyTorch | target |")
     print("|---|---|---|---|---|")
     for name, fn, target in (("(a) linear regression, 8 samples", linear_regression, "<= 2x"),

@@ -102,12 +102,17 @@ def table(title: str, unit: str, rows: list, higher_is_better: bool = True) -> s
     return "\n".join(lines)
 
 
+def header() -> str:
+    """The device and library versions a benchmark run measured."""
+    dev = clgrad.runtime.default_device()
+    return (f"device: {dev} = {dev.platform_name} : {dev.name} (driver {dev.driver_version})\n"
+            f"numpy {np.__version__}, torch {torch.__version__ if torch else 'not installed'}, "
+            f"torch threads {torch.get_num_threads() if torch else '-'}\n")
+
+
 def main(argv) -> None:
     quick = "--quick" in argv
-    dev = clgrad.runtime.default_device()
-    print(f"device: {dev} = {dev.platform_name} : {dev.name} (driver {dev.driver_version})")
-    print(f"numpy {np.__version__}, torch {torch.__version__ if torch else 'not installed'}, "
-          f"torch threads {torch.get_num_threads() if torch else '-'}\n")
+    print(header())
     n = 1 << 20 if quick else 1 << 24
     print(table(f"x*y+x, {n} float32 (effective GB/s)", "GB/s", fma_rows(n)), "\n")
     side = 1024 if quick else 4096

@@ -12,10 +12,10 @@ Each figure is the best of several repeats: compare ratios within one run.
 from __future__ import annotations
 
 import sys
-import time
 
 import numpy as np
 import pyopencl as cl
+from bench_elementwise import best_time
 
 import clgrad
 from clgrad.runtime import tuning
@@ -44,19 +44,6 @@ __kernel void peak(__global float *out, int iters)
     out[get_global_id(0)] = s.s0 + s.sf;
 }
 """
-
-
-def best_time(fn, sync=lambda: None, repeat=5) -> float:
-    """Best wall time of one call of fn (after one warm-up) over `repeat` tries."""
-    fn()
-    sync()
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        sync()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def row(n: int, dtype, repeat: int) -> dict:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 
 import numpy as np
-from bench_elementwise import best_time, table, torch
+from bench_elementwise import best_time, header, table, torch
 
 import clgrad
 
@@ -38,10 +38,7 @@ def sum_rows(a: np.ndarray, dim) -> list:
 
 def main(argv) -> None:
     quick = "--quick" in argv
-    dev = clgrad.runtime.default_device()
-    print(f"device: {dev} = {dev.platform_name} : {dev.name} (driver {dev.driver_version})")
-    print(f"numpy {np.__version__}, torch {torch.__version__ if torch else 'not installed'}, "
-          f"torch threads {torch.get_num_threads() if torch else '-'}\n")
+    print(header())
     rng = np.random.default_rng(0)
     n = 1 << 20 if quick else 1 << 24
     flat = rng.random(n, dtype=np.float32)

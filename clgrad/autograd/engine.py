@@ -154,7 +154,7 @@ def _accumulate(t: Tensor, g: Tensor, create_graph: bool) -> None:
     if not create_graph:
         g = g.detach()
     if t.grad is None:
-        t.grad = g.clone() if g._storage is not None else g
+        t.grad = g.clone()      # its own dense storage: later add_ must not reach a shared g
     elif create_graph:
         t.grad = t.grad + g
     else:

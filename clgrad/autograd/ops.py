@@ -16,9 +16,11 @@ from .grad_mode import _set
 
 class Rule(Function):
     """A built-in op's derivative: `save(ctx, out, *args, **kwargs)` keeps what backward
-    needs; `backward(ctx, grad)` returns one gradient per positional argument."""
+    needs; `backward(ctx, grad)` returns the gradients of the leading positional arguments
+    (the rest, options such as dims, get None)."""
 
     _backward_suffix = "0"
+    _pad_grads = True
 
     @staticmethod
     def save(ctx, out, *args, **kwargs) -> None:
@@ -138,7 +140,7 @@ def _unary(name, derivative, save_output=False):
 
     def backward(ctx, g):
         x, out = ctx.saved_tensors
-        return (g * derivative(x, out),) + (None,) * (len(ctx.next_functions) - 1)
+        return g * derivative(x, out)
     cls = type(name.capitalize(), (Rule,), {"save": staticmethod(save),
                                             "backward": staticmethod(backward),
                                             "__module__": __name__})
@@ -177,7 +179,7 @@ class Clamp(Rule):
     @staticmethod
     def backward(ctx, g):
         x, out = ctx.saved_tensors
-        return (g * (x == out).to(g.dtype),) + (None,) * (len(ctx.next_functions) - 1)
+        return g * (x == out).to(g.dtype)
 
 
 @rule("where")
@@ -214,8 +216,7 @@ class Sum(Rule):
 
     @staticmethod
     def backward(ctx, g):
-        return (_keep(g, ctx.shape, ctx.dim, ctx.keepdim).expand(ctx.shape),) + \
-            (None,) * (len(ctx.next_functions) - 1)
+        return _keep(g, ctx.shape, ctx.dim, ctx.keepdim).expand(ctx.shape)
 
 
 @rule("mean")
@@ -228,35 +229,32 @@ class Mean(Rule):
     @staticmethod
     def backward(ctx, g):
         g = _keep(g, ctx.shape, ctx.dim, ctx.keepdim) / ctx.count
-        return (g.expand(ctx.shape),) + (None,) * (len(ctx.next_functions) - 1)
+        return g.expand(ctx.shape)
+
+
+class _FromOutput(Rule):
+    """Rules along `dim` whose backward needs only the forward's output."""
+
+    @staticmethod
+    def save(ctx, out, x, dim=None, dtype=None):
+        ctx.dim = dim
+        ctx.save_for_backward(out)
 
 
 @rule("softmax")
-class Softmax(Rule):
-    @staticmethod
-    def save(ctx, out, x, dim=None, dtype=None):
-        ctx.dim = dim
-        ctx.save_for_backward(out)
-
+class Softmax(_FromOutput):
     @staticmethod
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
-        return (y * (g - (g * y).sum(ctx.dim, keepdim=True)),) + \
-            (None,) * (len(ctx.next_functions) - 1)
+        return y * (g - (g * y).sum(ctx.dim, keepdim=True))
 
 
 @rule("log_softmax")
-class LogSoftmax(Rule):
-    @staticmethod
-    def save(ctx, out, x, dim=None, dtype=None):
-        ctx.dim = dim
-        ctx.save_for_backward(out)
-
+class LogSoftmax(_FromOutput):
     @staticmethod
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
-        return (g - y.exp() * g.sum(ctx.dim, keepdim=True),) + \
-            (None,) * (len(ctx.next_functions) - 1)
+        return g - y.exp() * g.sum(ctx.dim, keepdim=True)
 
 
 @rule("logsumexp")
@@ -270,9 +268,8 @@ class LogSumExp(Rule):
     def backward(ctx, g):
         x, out = ctx.saved_tensors
         shape = x._shape
-        return (_keep(g, shape, ctx.dim, ctx.keepdim) *
-                (x - _keep(out, shape, ctx.dim, ctx.keepdim)).exp(),) + \
-            (None,) * (len(ctx.next_functions) - 1)
+        return _keep(g, shape, ctx.dim, ctx.keepdim) * \
+            (x - _keep(out, shape, ctx.dim, ctx.keepdim)).exp()
 
 
 def _spread(x, out, g, dim, keepdim):
@@ -294,8 +291,7 @@ class Amax(Rule):
     @staticmethod
     def backward(ctx, g):
         x, out = ctx.saved_tensors
-        return (_spread(x, out, g, ctx.dim, ctx.keepdim),) + \
-            (None,) * (len(ctx.next_functions) - 1)
+        return _spread(x, out, g, ctx.dim, ctx.keepdim)
 
 
 RULES["amin"] = type("Amin", (Amax,), {"__module__": __name__})
@@ -325,15 +321,14 @@ class Max(Rule):
             share = g / (ta + tb)
             return share * ta, share * tb
         x, saved = ctx.saved_tensors
-        extra = (None,) * (len(ctx.next_functions) - 1)
         if ctx.dim is None:
-            return (_spread(x, saved, g, None, False),) + extra
+            return _spread(x, saved, g, None, False)
         from ..tensor.creation import arange
         d = ctx.dim % max(len(x._shape), 1)
         positions = arange(x._shape[d] if x._shape else 1, device=x.device)
         positions = positions.reshape([-1] + [1] * (len(x._shape) - d - 1))
         hit = (positions == _keep(saved, x._shape, ctx.dim, ctx.keepdim)).to(g.dtype)
-        return (_keep(g, x._shape, ctx.dim, ctx.keepdim) * hit,) + extra
+        return _keep(g, x._shape, ctx.dim, ctx.keepdim) * hit
 
 
 RULES["min"] = type("Min", (Max,), {"__module__": __name__})
@@ -360,7 +355,7 @@ class Var(Rule):
         grad = _keep(g, shape, ctx.dim, ctx.keepdim) * centred * (2.0 / ctx.dof)
         if ctx.root:
             grad = grad / (2 * _keep(out, shape, ctx.dim, ctx.keepdim))
-        return (grad,) + (None,) * (len(ctx.next_functions) - 1)
+        return grad
 
 
 RULES["std"] = type("Std", (Var,), {"__module__": __name__})
@@ -418,7 +413,7 @@ class _Reshaping(Rule):
 
     @staticmethod
     def backward(ctx, g):
-        return (g.reshape(ctx.shape),) + (None,) * (len(ctx.next_functions) - 1)
+        return g.reshape(ctx.shape)
 
 
 for _name in ("view", "reshape", "flatten", "squeeze", "unsqueeze", "view_as", "reshape_as"):
@@ -454,7 +449,7 @@ class Permute(Rule):
 
     @staticmethod
     def backward(ctx, g):
-        return (g.permute(*ctx.inverse),) + (None,) * (len(ctx.next_functions) - 1)
+        return g.permute(*ctx.inverse)
 
 
 @rule("expand", "expand_as")
@@ -465,7 +460,7 @@ class Expand(Rule):
 
     @staticmethod
     def backward(ctx, g):          # the engine sums the broadcast dims back
-        return (g,) + (None,) * (len(ctx.next_functions) - 1)
+        return g
 
 
 @rule("__getitem__")
@@ -496,4 +491,4 @@ class Cast(Rule):
 
     @staticmethod
     def backward(ctx, g):
-        return (g.to(ctx.device).to(ctx.dtype),) + (None,) * (len(ctx.next_functions) - 1)
+        return g.to(ctx.device).to(ctx.dtype)

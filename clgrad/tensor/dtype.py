@@ -175,3 +175,13 @@ def to_float(value: float, d: dtype) -> float:
     if d is not float64 and math.isfinite(value) and abs(value) > float(np.finfo(d.np).max):
         return math.copysign(math.inf, value)
     return value
+
+
+_TORCH_NAMES = {"float16": "Half", "float32": "Float", "float64": "Double", "int64": "Long",
+                "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
+                "bool": "Bool"}
+
+
+def torch_name(d: dtype) -> str:
+    """The scalar-type name PyTorch's error messages use (Float, Long, ...)."""
+    return _TORCH_NAMES[d.name]

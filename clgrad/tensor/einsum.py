@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import string
 
-from .linalg import _TNAME, _batched, _no_bool, _same_device, _tensor
+from . import dtype as dt
+from .linalg import _batched, _no_bool, _same_device, _tensor
 from .tensor import Tensor
 
 
@@ -100,8 +101,8 @@ def _contract(a, ta, b, tb, keep, sizes):
     left = [c for c in ta if c not in tb]
     right = [c for c in tb if c not in ta]
     if a.dtype is not b.dtype:
-        raise RuntimeError(f"expected scalar type {_TNAME[a.dtype.name]} but found "
-                           f"{_TNAME[b.dtype.name]}")
+        raise RuntimeError(f"expected scalar type {dt.torch_name(a.dtype)} but found "
+                           f"{dt.torch_name(b.dtype)}")
     _no_bool(a.dtype, "bmm")
     x = _merge(_arrange(a, ta, batch + left + inner, sizes), [batch, left, inner], sizes)
     y = _merge(_arrange(b, tb, batch + inner + right, sizes), [batch, inner, right], sizes)

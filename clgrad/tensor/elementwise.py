@@ -111,7 +111,7 @@ def run(op: Op, operands, out=None, result_dtype=None, unsafe=False, compute=Non
         out = Tensor._empty(shape, result, device)
     else:
         if out._shape != shape and not (fill or unsafe) and all(x is not out for x in operands):
-            _resize_out(op, out, shape)         # out= (not in-place): PyTorch resizes it
+            resize_out(out, shape, op.name)    # out= (not in-place): PyTorch resizes it
         _check_out(op, out, shape, result, device, unsafe, fill)
         result = out.dtype
         operands = _unalias(operands, out)
@@ -139,12 +139,14 @@ def _check_out(op, out, shape, result, device, unsafe, fill):
     out._storage.version += 1
 
 
-def _resize_out(op, out, shape):
-    """Give `out` new storage of `shape` (PyTorch resizes out= tensors; warns if non-empty)."""
+def resize_out(out, shape, name: str = "", stacklevel: int = 4) -> None:
+    """Give an out= tensor new storage of `shape`, as PyTorch resizes out= tensors (with its
+    warning when `out` had elements); `name` prefixes the warning with the op."""
     if out._numel:
-        warnings.warn(f"{op.name}: an output with one or more elements was resized since it "
-                      f"had shape {list(out._shape)}, which does not match the required output "
-                      f"shape {list(shape)}.", UserWarning, stacklevel=4)
+        warnings.warn(f"{name + ': ' if name else ''}An output with one or more elements was "
+                      f"resized since it had shape {list(out._shape)}, which does not match the "
+                      f"required output shape {list(shape)}.", UserWarning,
+                      stacklevel=stacklevel)
     fresh = Tensor._empty(tuple(shape), out.dtype, out._storage.device)
     out._storage, out._shape, out._stride = fresh._storage, fresh._shape, fresh._stride
     out._offset, out._numel, out._contig = 0, fresh._numel, True

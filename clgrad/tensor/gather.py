@@ -21,7 +21,6 @@ from .indexing import (
     nonzero,
 )
 from .ops import OPS
-from .reduce import _torch_name
 from .shape import broadcast_shapes, normalize_dim
 from .tensor import Tensor
 
@@ -116,11 +115,11 @@ def _check_copy_source(self: Tensor, dim, index, source) -> None:
                          f"({len(self._shape)})")
     if index.dtype is not dt.int64:
         raise RuntimeError(f"{op}(): Expected a long tensor for index, but got "
-                           f"{_torch_name(index.dtype)}")
+                           f"{dt.torch_name(index.dtype)}")
     if source.dtype is not self.dtype:
         raise RuntimeError(f"{op}(): self and source expected to have the same dtype, but got "
-                           f"(self) {_torch_name(self.dtype)} and (source) "
-                           f"{_torch_name(source.dtype)}")
+                           f"(self) {dt.torch_name(self.dtype)} and (source) "
+                           f"{dt.torch_name(source.dtype)}")
     mine, theirs = (_without(t._shape, d) for t in (self, source))
     if mine != theirs:
         raise RuntimeError(f"{op}(): Source/destination tensor must have same slice shapes. "
@@ -138,8 +137,8 @@ def _check_add_source(self: Tensor, dim, index, source) -> None:
     op = "index_add_"
     d, index = _dim_index(self, _source_dim(self, dim, index, source, op), index, op)
     if source.dtype is not self.dtype:
-        raise RuntimeError(f"{op}(): self ({_torch_name(self.dtype)}) and source "
-                           f"({_torch_name(source.dtype)}) must have the same scalar type")
+        raise RuntimeError(f"{op}(): self ({dt.torch_name(self.dtype)}) and source "
+                           f"({dt.torch_name(source.dtype)}) must have the same scalar type")
     nd = len(source._shape)
     if d and d >= nd:
         raise RuntimeError(f"{op}(): Indexing dim {d} is out of bounds of the source tensor "

@@ -18,7 +18,6 @@ import numpy as np
 from ..runtime import program
 from . import dtype as dt
 from .elementwise import _SCALAR_NP
-from .reduce import _torch_name
 from .scan import _IDX_NP, _fp_flags, cumsum, index_type
 from .shape import broadcast_shapes, broadcast_strides, collapse
 from .tensor import Tensor
@@ -218,8 +217,8 @@ def _put(t: Tensor, items, value, accumulate: bool, wrap: bool = True) -> Tensor
                   for i in items)
     if isinstance(value, Tensor) and value.dtype is not t.dtype:
         raise RuntimeError(f"Index put requires the source and destination dtypes match, got "
-                           f"{_torch_name(t.dtype)} for the destination and "
-                           f"{_torch_name(value.dtype)} for the source.")
+                           f"{dt.torch_name(t.dtype)} for the destination and "
+                           f"{dt.torch_name(value.dtype)} for the source.")
     if accumulate and t.dtype not in _ATOMIC:
         return _widened(t, value, lambda wide, v: _put(wide, items, v, True, wrap))
     view, adv = _split(t, items)

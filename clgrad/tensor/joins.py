@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import functools
 import numbers
-import warnings
 
 from . import dtype as dt
-from .elementwise import Op, run
+from .elementwise import Op, resize_out, run
 from .ops import OPS, copy
 from .shape import dense_strides, normalize_dim
 from .tensor import Tensor
@@ -117,14 +116,7 @@ def _cat_out(out, shape, result, device) -> Tensor:
 
 
 def _resize(out: Tensor, shape) -> None:
-    """Give an out= tensor new storage of `shape`, as PyTorch resizes (warning if non-empty)."""
-    if out._numel:
-        warnings.warn(f"An output with one or more elements was resized since it had shape "
-                      f"{list(out._shape)}, which does not match the required output shape "
-                      f"{list(shape)}.", UserWarning, stacklevel=4)
-    fresh = Tensor._empty(tuple(shape), out.dtype, out.device)
-    out._storage, out._shape, out._stride = fresh._storage, fresh._shape, fresh._stride
-    out._offset, out._numel, out._contig = 0, fresh._numel, True
+    resize_out(out, shape, stacklevel=5)
 
 
 def stack(tensors, dim: int = 0, *, out: Tensor | None = None) -> Tensor:

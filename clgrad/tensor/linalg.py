@@ -9,13 +9,11 @@ its tile configuration comes from runtime.tuning (built-in per device type, or t
 from __future__ import annotations
 
 import itertools
-import warnings
 
 from ..runtime import tuning
 from . import dtype as dt
 from . import reduction
-from .elementwise import run
-from .reduction import Spec
+from .elementwise import resize_out, run
 from .shape import broadcast_shapes, collapse
 from .tensor import Tensor
 
@@ -23,8 +21,6 @@ _INT31 = 2**31 - 1 - 2**20
 _CNAME = {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long",
           "int32": "int", "int16": "short", "int8": "signed char", "uint8": "unsigned char",
           "bool": "bool"}
-_TNAME = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
-          "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
 
 
 # -- the launch --------------------------------------------------------------------------------
@@ -148,13 +144,7 @@ def _output(out, shape, dtype, device):
                            f"{_CNAME[out.dtype.name]} instead")
     _same_device(out, Tensor._empty((0,), dtype, device))
     if tuple(out._shape) != tuple(shape):
-        if out._numel:
-            warnings.warn(f"An output with one or more elements was resized since it had shape "
-                          f"{list(out._shape)}, which does not match the required output shape "
-                          f"{list(shape)}.", UserWarning, stacklevel=3)
-        fresh = Tensor._empty(tuple(shape), dtype, device)
-        out._storage, out._shape, out._stride = fresh._storage, fresh._shape, fresh._stride
-        out._offset, out._numel, out._contig = 0, fresh._numel, True
+        resize_out(out, shape, stacklevel=4)
     out._storage.version += 1
     return out
 
@@ -193,8 +183,8 @@ def _bmm_checks(a, b, op="bmm"):
         raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
                            f"{want} but got: {list(b._shape[:2])}.")
     if a.dtype is not b.dtype:
-        raise RuntimeError(f"expected scalar type {_TNAME[a.dtype.name]} but found "
-                           f"{_TNAME[b.dtype.name]}")
+        raise RuntimeError(f"expected scalar type {dt.torch_name(a.dtype)} but found "
+                           f"{dt.torch_name(b.dtype)}")
     _no_bool(a.dtype, op)
 
 
@@ -232,7 +222,7 @@ def mv(input, vec, *, out=None):
                            f"({vec._shape[0]})")
     first = out.dtype if isinstance(out, Tensor) else vec.dtype
     if not input.dtype is vec.dtype is first:
-        names = [_TNAME[d.name] for d in (first, input.dtype, vec.dtype)]
+        names = [dt.torch_name(d) for d in (first, input.dtype, vec.dtype)]
         raise RuntimeError(f"addmv input tensors must have the same dtype, but got "
                            f"{names[0]}, {names[1]}, and {names[2]}")
     _no_bool(input.dtype, "addmv_impl_cpu")
@@ -261,26 +251,20 @@ def dot(input, other, *, out=None):
                            "elements respectively")
     if input.dtype is not other.dtype:
         raise RuntimeError(f"dot : expected both vectors to have same dtype, but found "
-                           f"{_TNAME[input.dtype.name]} and {_TNAME[other.dtype.name]}")
+                           f"{dt.torch_name(input.dtype)} and {dt.torch_name(other.dtype)}")
     _no_bool(input.dtype, "dot")
     if isinstance(out, Tensor) and out.dtype is not input.dtype:
-        raise RuntimeError(f"result dtype {_TNAME[out.dtype.name]} does not match input dtype "
-                           f"{_TNAME[input.dtype.name]}")
+        raise RuntimeError(f"result dtype {dt.torch_name(out.dtype)} does not match input dtype "
+                           f"{dt.torch_name(input.dtype)}")
     value = _sum_of_products(input, other, (0,))
     return value if out is None else _output(out, (), input.dtype, input.device).copy_(value)
-
-
-_PRODUCT_SPECS: dict = {}
 
 
 def _sum_of_products(a, b, dims):
     """sum(a * b) over `dims` (b of a's shape, any strides) in one reduce launch: mv and dot
     are memory-bound, and the reduce engine streams them (GEMM tiles would idle)."""
-    spec = _PRODUCT_SPECS.get(a.dtype)
-    if spec is None:
-        acc = dt.float32 if a.dtype is dt.float16 else a.dtype
-        spec = _PRODUCT_SPECS[a.dtype] = Spec("sum", a.dtype, acc, a.dtype, map="x * y",
-                                              kahan=True, binary=True)
+    acc = dt.float32 if a.dtype is dt.float16 else a.dtype
+    spec = reduction.spec("sum", a.dtype, acc, a.dtype, map="x * y", kahan=True, binary=True)
     return reduction.reduce(a, dims, spec, other=b)[0]
 
 
@@ -334,8 +318,8 @@ def _matmul_nd(input, other, out):
         raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
                            f"[{size}, {k}] but got: [{size}, {k2}].")
     if a.dtype is not b.dtype:
-        raise RuntimeError(f"expected scalar type {_TNAME[a.dtype.name]} but found "
-                           f"{_TNAME[b.dtype.name]}")
+        raise RuntimeError(f"expected scalar type {dt.torch_name(a.dtype)} but found "
+                           f"{dt.torch_name(b.dtype)}")
     _no_bool(a.dtype, "bmm")
     shape = batch + (m, n)
     if input.dim() == 1:
@@ -361,7 +345,7 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None, _inplace=False):
     _same_device(input, mat1, mat2)
     if input.dtype is not mat2.dtype:
         raise RuntimeError(f"self and mat2 must have the same dtype, but got "
-                           f"{_TNAME[input.dtype.name]} and {_TNAME[mat2.dtype.name]}")
+                           f"{dt.torch_name(input.dtype)} and {dt.torch_name(mat2.dtype)}")
     _mm_checks(mat1, mat2, "addmm", "mat1")
     shape = (mat1._shape[0], mat2._shape[1])
     if _inplace:

@@ -13,12 +13,12 @@ import warnings
 
 from . import dtype as dt
 from . import reduction, results
-from .elementwise import Op, run
-from .reduction import Spec
+from .elementwise import Op, resize_out, run
 from .shape import normalize_dim
 from .tensor import Tensor
 
 reduction.Tensor = Tensor
+Spec = reduction.spec          # memoised: one Spec per distinct reduction
 
 
 # -- dims and output shapes ---------------------------------------------------------------
@@ -77,20 +77,14 @@ def _out(result: Tensor, out, exact: str | None = None):
     any dtype the result casts to without leaving its category (PyTorch's can_cast)."""
     if out is None:
         return result
-    names = {"res": _torch_name(result.dtype), "out": _torch_name(out.dtype)}
+    names = {"res": dt.torch_name(result.dtype), "out": dt.torch_name(out.dtype)}
     if exact is not None and out.dtype is not result.dtype:
         raise RuntimeError(exact.format(**names))
     if not dt.can_cast(result.dtype, out.dtype):
         raise RuntimeError("result type {res} can't be cast to the desired output type "
                            "{out}".format(**names))
     if out._shape != result._shape:
-        if out._numel:
-            warnings.warn(f"An output with one or more elements was resized since it had shape "
-                          f"{list(out._shape)}, which does not match the required output shape "
-                          f"{list(result._shape)}.", UserWarning, stacklevel=3)
-        fresh = Tensor._empty(result._shape, out.dtype, out._storage.device)
-        out._storage, out._shape, out._stride = fresh._storage, fresh._shape, fresh._stride
-        out._offset, out._numel, out._contig = 0, fresh._numel, True
+        resize_out(out, result._shape, stacklevel=4)
     return out.copy_(result)
 
 
@@ -142,7 +136,7 @@ def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None, out=None
     if res.category != dt.FLOAT:
         which = "Optional dtype" if dtype is not None else "Input dtype"
         raise RuntimeError(f"mean(): could not infer output dtype. {which} must be either a "
-                           f"floating point or complex dtype. Got: {_torch_name(res)}")
+                           f"floating point or complex dtype. Got: {dt.torch_name(res)}")
     dims = _dims(input, dim)
     spec = Spec("sum", res, _acc(res), res, post="r / count", kahan=True,
                 count=_count(input, dims))
@@ -157,10 +151,6 @@ def _count(x: Tensor, dims: tuple) -> int:
     return n
 
 
-def _torch_name(d: dt.dtype) -> str:
-    return {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
-            "bool": "Bool", "float16": "Half", "float32": "Float",
-            "float64": "Double"}[d.name]
 
 
 # -- extremes -----------------------------------------------------------------------------
@@ -257,7 +247,7 @@ def _logic(name: str, combine: str):
         res = dt.uint8 if input.dtype is dt.uint8 else dt.bool_
         if out is not None and out.dtype not in (dt.bool_, dt.uint8):
             raise RuntimeError(f"{name} only supports bool tensor for result, got: "
-                               f"{_torch_name(out.dtype)}")
+                               f"{dt.torch_name(out.dtype)}")
         spec = Spec(combine, input.dtype, dt.uint8, res, map="x != 0")
         return _out(_simple(input, dim, keepdim, spec, empty_is_all=False), out)
     function.__name__ = name
@@ -331,7 +321,7 @@ def norm(input, p="fro", dim=None, keepdim=False, *, dtype=None, out=None):
     x = input if dtype is None else input.to(dtype)
     if x.dtype.category != dt.FLOAT:
         raise RuntimeError(f"linalg.vector_norm: Expected a floating point or complex tensor "
-                           f"as input. Got {_torch_name(x.dtype)}")
+                           f"as input. Got {dt.torch_name(x.dtype)}")
     if p == "nuc":
         raise NotImplementedError("norm(p='nuc') (the nuclear norm, which needs an SVD) is "
                                   "not implemented")
@@ -367,7 +357,7 @@ def logsumexp(input: Tensor, dim, keepdim: bool = False, *, out=None) -> Tensor:
     _check_keepdim(keepdim)
     if out is not None and out.dtype.category != dt.FLOAT:
         raise RuntimeError("logsumexp(): Expected floating point type for result tensor, but "
-                           f"got: {_torch_name(out.dtype)}")
+                           f"got: {dt.torch_name(out.dtype)}")
     x = input if input.dtype.category == dt.FLOAT else input.to(dt.get_default_dtype())
     dims = _dims(x, dim)
     if x._numel == 0:
@@ -393,7 +383,7 @@ def _softmax(name: str, op: Op, input: Tensor, dim, dtype) -> Tensor:
     x = input if dtype is None else input.to(dtype)
     if x.dtype.category != dt.FLOAT:
         raise NotImplementedError(f'"{name}_lastdim_kernel_impl" not implemented for '
-                                  f"'{_torch_name(x.dtype)}'")
+                                  f"'{dt.torch_name(x.dtype)}'")
     dims = _dims(x, dim)
     if x._numel == 0:
         return x.clone()

@@ -18,6 +18,8 @@ second launch reduces the partials.
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from ..runtime import program
@@ -49,6 +51,9 @@ class Spec:
         self.kahan = kahan and combine == "sum" and acc.category == dt.FLOAT
         self.key = (combine, ct, acc, out, map, post, self.kahan, binary)
 
+
+# The Spec of each distinct reduction, built once (its kernel key included), not per call.
+spec = functools.lru_cache(maxsize=1024)(Spec)
 
 Tensor = None        # bound by reduce.py
 

@@ -17,7 +17,7 @@
 ##   chunk       elements per work-item, walked contiguously (CPU devices vectorise the
 ##               loop; GPUs use 1)
 ##   fp64, fp16  enable the double / half extensions
-<%include file="extensions.cl"/>
+<%include file="extensions.cl" args="fp64=fp64, fp16=fp16"/>
 
 /* b == -1 in the compute type: guards INT_MIN / -1, which traps on x86 (never for uchar) */
 % if ct == "uchar":

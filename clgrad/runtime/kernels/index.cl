@@ -16,7 +16,7 @@
 ##   ndim       number of (collapsed) iteration dims; "nonzero": dims of the coordinates
 ##   idx        index type: "int" when every offset fits in 31 bits, else "long"
 ##   fp64, fp16 enable the double / half extensions
-<%include file="extensions.cl"/>
+<%include file="extensions.cl" args="fp64=fp64, fp16=fp16"/>
 % if kind == "index" and mode == "add" and atomic in ("long", "double"):
 #pragma OPENCL EXTENSION cl_khr_int64_base_atomics : enable
 % endif

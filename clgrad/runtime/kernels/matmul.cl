@@ -55,12 +55,7 @@
         load = f"vload{vw}(0, {ptr})"
         return load if same else f"convert_{vt}({load})"
 %>
-% if fp64:
-#pragma OPENCL EXTENSION cl_khr_fp64 : enable
-% endif
-% if fp16:
-#pragma OPENCL EXTENSION cl_khr_fp16 : enable
-% endif
+<%include file="extensions.cl" args="fp64=fp64, fp16=fp16"/>
 
 ## One step of the register-tile update at depth k. `edge`: clamped scalar loads.
 <%def name="direct_step(k, edge)">

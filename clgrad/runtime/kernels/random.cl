@@ -8,7 +8,7 @@
 ##   dist       "uniform" (a + (b - a) * U[0,1)), "normal" (a + b * N(0,1)),
 ##              "randint" (a + bits % (b - a), in long), "bits" (raw first 32-bit word)
 ##   fp64, fp16 enable the double / half extensions
-<%include file="extensions.cl"/>
+<%include file="extensions.cl" args="fp64=fp64, fp16=fp16"/>
 
 inline uint4 philox4x32_10(uint4 c, uint2 k)
 {

@@ -45,7 +45,7 @@
     y = f"({ct})in2[p2]" if binary else "0"
     value = f"map_value(({ct})in[p], {y}, aux)" if first else "in[p]"
 %>
-<%include file="extensions.cl"/>
+<%include file="extensions.cl" args="fp64=fp64, fp16=fp16"/>
 
 % if acc in ("float", "double", "half"):
 #define LOWEST (-INFINITY)

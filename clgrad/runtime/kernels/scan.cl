@@ -17,7 +17,7 @@
 ##   ndim      number of (collapsed) batch dims the row number is unravelled over
 ##   idx       index type: "int" when every offset fits in 31 bits, else "long"
 ##   fp64, fp16  enable the double / half extensions
-<%include file="extensions.cl"/>
+<%include file="extensions.cl" args="fp64=fp64, fp16=fp16"/>
 
 % if op == "add":
 #define COMBINE(a, b) ((a) + (b))

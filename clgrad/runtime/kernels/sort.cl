@@ -13,7 +13,7 @@
 ##   ndim        number of (collapsed) batch dims a row number is unravelled over ("init")
 ##   idx         index type: "int" when every offset fits in 31 bits, else "long"
 ##   fp64, fp16  enable the double / half extensions
-<%include file="extensions.cl"/>
+<%include file="extensions.cl" args="fp64=fp64, fp16=fp16"/>
 
 % if kind == "init":
 __kernel void ${name}(__global const ${key_type} *in, ${idx} in_off, ${idx} in_rs,
