@@ -9,6 +9,7 @@ import numpy as np
 from ..tensor.tensor import Tensor
 from .engine import run_backward
 from .grad_mode import is_grad_enabled
+from . import rules_math, rules_shape  # noqa: F401  (they register their rules)
 from .ops import RULES
 
 
