@@ -7,9 +7,10 @@ import numbers
 import numpy as np
 
 from ..tensor.tensor import Tensor
+from . import rules_math, rules_shape  # noqa: F401  (they register their rules)
 from .engine import run_backward
 from .grad_mode import is_grad_enabled
-from . import rules_math, rules_shape  # noqa: F401  (they register their rules)
+from .inplace import inplace
 from .ops import RULES
 
 
@@ -114,21 +115,15 @@ def _reflected(function):
     return method
 
 
+_INPLACE_OPERATORS = {"__iadd__": "add", "__isub__": "sub", "__imul__": "mul",
+                      "__itruediv__": "div", "__ipow__": "pow", "__ifloordiv__": "floor_divide",
+                      "__imod__": "remainder"}
+
+
 def _inplace(raw, name):
-    """In-place ops: refused on a leaf that requires grad (as PyTorch) and, until in-place
-    history rebasing exists, on any tensor taking part in a recorded graph."""
-    def method(self, *args, **kwargs):
-        if is_grad_enabled():
-            if self.requires_grad and self.is_leaf:
-                raise RuntimeError("a leaf Variable that requires grad is being used in an "
-                                   "in-place operation.")
-            if self.requires_grad or any(isinstance(a, Tensor) and a.requires_grad
-                                         for a in args):
-                raise NotImplementedError(f"{name} on tensors that take part in autograd is "
-                                          "not implemented yet: use the out-of-place form")
-        return raw(self, *args, **kwargs)
-    method.__name__ = name
-    return method
+    """In-place ops record the derivative of their out-of-place twin (inplace.py)."""
+    twin = _INPLACE_OPERATORS.get(name, name[:-1])
+    return inplace(raw, name, RULES.get(name) or RULES.get(twin))
 
 
 # -- backward entry points ---------------------------------------------------------------------

@@ -88,6 +88,14 @@ class Node:
         self._pre_hooks.setdefault(output_nr, []).append(hook)
 
 
+class Rebasing(Node):
+    """A base's grad_fn after an in-place op on one of its views (inplace.CopySlices):
+    `refresh(view)` gives an older view of the same base a grad_fn that reads the new base."""
+
+    def refresh(self, view: Tensor) -> None:
+        raise NotImplementedError
+
+
 class AccumulateGrad(Node):
     """The end of every path to a leaf: adds the incoming gradient to `variable.grad`."""
 
@@ -101,6 +109,7 @@ class AccumulateGrad(Node):
 
 def edge(t: Tensor) -> tuple:
     """(node, output number) through which a gradient reaches `t`."""
+    refresh(t)
     if t.grad_fn is not None:
         return t.grad_fn, t._output_nr
     ref = t._grad_accumulator
@@ -109,6 +118,13 @@ def edge(t: Tensor) -> tuple:
         node = AccumulateGrad(t)
         t._grad_accumulator = weakref.ref(node)
     return node, 0
+
+
+def refresh(t: Tensor) -> None:
+    """A view made before an in-place op on another view of its base reads the new base."""
+    base = t._base
+    if base is not None and isinstance(base.grad_fn, Rebasing):
+        base.grad_fn.refresh(t)
 
 
 class _FunctionNode(Node):

@@ -115,7 +115,7 @@ class Div(Rule):
 class Pow(Rule):
     @staticmethod
     def save(ctx, out, a, b, **_):
-        ctx.save_for_backward(a, b, out)
+        ctx.save_for_backward(a, b, out if ctx.needs_input_grad[1] else None)
 
     @staticmethod
     def backward(ctx, g):

@@ -32,6 +32,7 @@ class Tensor:
 
     __slots__ = (
         "__weakref__",
+        "_base",
         "_contig",
         "_grad",
         "_grad_accumulator",
@@ -77,7 +78,7 @@ class Tensor:
         t._numel = n
         t._contig = is_contiguous(shape, stride)
         t.requires_grad = False
-        t._grad = t.grad_fn = t._grad_accumulator = t._hooks = None
+        t._grad = t.grad_fn = t._grad_accumulator = t._hooks = t._base = None
         t._output_nr = 0
         t._retains_grad = False
         return t
@@ -99,14 +100,17 @@ class Tensor:
         t.dtype = dtype_
         t._contig = True
         t.requires_grad = False
-        t._grad = t.grad_fn = t._grad_accumulator = t._hooks = None
+        t._grad = t.grad_fn = t._grad_accumulator = t._hooks = t._base = None
         t._output_nr = 0
         t._retains_grad = False
         return t
 
     def _view(self, shape, stride, offset=None) -> Tensor:
-        return Tensor._make(self._storage, Size(shape), tuple(stride),
-                            self._offset if offset is None else offset, self.dtype)
+        """A view of self's storage; `_base` is the tensor whose storage it is (as PyTorch)."""
+        t = Tensor._make(self._storage, Size(shape), tuple(stride),
+                         self._offset if offset is None else offset, self.dtype)
+        t._base = self._base if self._base is not None else self
+        return t
 
     # -- metadata --------------------------------------------------------------------------
     @property
@@ -164,6 +168,11 @@ class Tensor:
     def data_ptr(self) -> int:
         """Address-like identity of the first element (equal for views sharing it)."""
         return self._storage.data_ptr() + self._offset * self.dtype.itemsize
+
+    @property
+    def _version(self) -> int:
+        """How many in-place writes the storage has seen (autograd's version counter)."""
+        return self._storage.version
 
     def untyped_storage(self) -> Storage:
         return self._storage

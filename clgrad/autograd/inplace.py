@@ -1,0 +1,195 @@
+"""In-place ops under autograd, as PyTorch records them.
+
+`x.op_(...)` on a tensor that takes part in a graph is recorded with the derivative of the
+out-of-place `op`: the raw op writes into x, and the node sees x's old value through a
+snapshot that carries x's old history. x's grad_fn becomes that node. When x is a view, its
+base's history is rebased too: the base's grad_fn becomes `CopySlices` (the gradient of the
+written region goes to the op, the rest to the base's old history) and the view's becomes an
+`AsStridedBackward0` of the new base, so gradients through the base stay right.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..tensor.tensor import Tensor
+from .function import Node, Rebasing, edge, refresh
+from .grad_mode import _set, is_grad_enabled
+from .ops import Rule, rule
+
+LEAF = "a leaf Variable that requires grad is being used in an in-place operation."
+VIEW_OF_LEAF = "a view of a leaf Variable that requires grad is being used in an in-place " \
+               "operation."
+
+
+def inplace(raw, name: str, cls):
+    """The public form of in-place method `name`; `cls` is its derivative rule (or None)."""
+    def method(self, *args, **kwargs):
+        if not is_grad_enabled():
+            return raw(self, *args, **kwargs)
+        if not (self.requires_grad or any(isinstance(a, Tensor) and a.requires_grad
+                                          for a in args)):
+            return raw(self, *args, **kwargs)
+        if self.requires_grad and self.grad_fn is None:
+            raise RuntimeError(LEAF)
+        base = self._base
+        if base is not None and base.requires_grad and base.grad_fn is None:
+            raise RuntimeError(VIEW_OF_LEAF)
+        if not self.dtype.is_floating_point:
+            return raw(self, *args, **kwargs)
+        if cls is None:
+            raise NotImplementedError(f"the derivative of {name} is not implemented yet (an "
+                                      "input requires grad); wrap the call in "
+                                      "clgrad.no_grad() or use the out-of-place form")
+        refresh(self)
+        old = _snapshot(self)
+        args = tuple(old if a is self else a for a in args)
+
+        def write(_old, *rest, **kw):
+            raw(self, *rest, **kw)
+            return self
+        cls.call(write, (old,) + args, kwargs)
+        if base is not None:
+            _rebase(self, base)
+        return self
+    method.__name__ = name
+    return method
+
+
+def _snapshot(t: Tensor) -> Tensor:
+    """A copy of t's current value that stands for t in the graph (same history)."""
+    _set(False)
+    try:
+        old = t.clone()
+    finally:
+        _set(True)
+    old.grad_fn, old._output_nr, old.requires_grad = t.grad_fn, t._output_nr, t.requires_grad
+    return old
+
+
+# -- views: CopySlices ------------------------------------------------------------------------
+def _rebase(view: Tensor, base: Tensor) -> None:
+    """After an in-place op on `view`, route gradients through `base` (PyTorch's rebase)."""
+    positions = _positions(view, base)
+    copy = CopySlices(base, view, positions)
+    base.grad_fn, base._output_nr, base.requires_grad = copy, 0, True
+    view.grad_fn, view._output_nr = AsStridedBackward0(base, view, positions, copy), 0
+
+
+def _positions(view: Tensor, base: Tensor) -> np.ndarray:
+    """For each element of `view`, its flat index in `base` (both over one storage)."""
+    itemsize = base.dtype.itemsize
+    cells = np.full(base._storage.nbytes // itemsize, -1, dtype=np.int64)
+    lay = np.lib.stride_tricks.as_strided
+    lay(cells[base._offset:], base._shape, [s * 8 for s in base._stride],
+        writeable=True)[...] = np.arange(base._numel).reshape(base._shape)
+    found = lay(cells[view._offset:], view._shape, [s * 8 for s in view._stride],
+                writeable=False).copy()
+    if (found < 0).any():
+        raise NotImplementedError("an in-place op on a view reaching storage outside its base "
+                                  "is not supported by autograd")
+    return found
+
+
+class _Rebased(Node):
+    """A node built by _rebase: shapes and dtypes of its inputs and output are known."""
+
+    def _shapes(self, inputs, out: Tensor) -> None:
+        self._meta = tuple((t._shape, t.dtype) for t in inputs)
+        self._output_meta = ((out._shape, out.dtype, out._storage.device),)
+        self.needs_input_grad = tuple(t.requires_grad for t in inputs)
+
+
+class CopySlices(_Rebased, Rebasing):
+    """The base after an in-place op on its view: the view's region comes from the op."""
+
+    def refresh(self, view: Tensor) -> None:
+        """Point `view` (of this node's base) at the new base unless it already reads it."""
+        node = view.grad_fn
+        for _ in range(16):                      # a view's own chain of view nodes
+            if node is None or node is self:
+                break
+            node = node.next_functions[0][0] if node.next_functions else None
+        if node is not self:
+            base = view._base
+            view.grad_fn = AsStridedBackward0(base, view, _positions(view, base), self)
+            view._output_nr, view.requires_grad = 0, True
+
+    def __init__(self, base: Tensor, view: Tensor, positions: np.ndarray):
+        super().__init__()
+        from ..tensor.creation import ones
+        self.next_functions = (edge(base) if base.requires_grad else (None, 0), edge(view))
+        self._shapes((base, view), base)
+        device = base._storage.device
+        self.index = Tensor._from_host(positions, device)
+        keep = np.ones(base._numel, dtype=np.float64)
+        keep[positions.reshape(-1)] = 0
+        self.keep = ones(base._shape, dtype=base.dtype, device=device) if keep.all() else \
+            Tensor._from_host(keep.reshape(base._shape), device).to(base.dtype)
+
+    def apply(self, g):
+        return (g * self.keep if self.needs_input_grad[0] else None,
+                g.reshape(-1)[self.index])
+
+
+class AsStridedBackward0(_Rebased):
+    """A view read out of its (rebased) base: its gradient lands on its positions."""
+
+    def __init__(self, base: Tensor, view: Tensor, positions: np.ndarray, source: Node):
+        super().__init__()
+        self.next_functions = ((source, 0),)
+        self._shapes((base,), view)
+        self.index = Tensor._from_host(positions.reshape(-1), base._storage.device)
+        self.numel = base._numel
+
+    def apply(self, g):
+        from ..tensor.creation import zeros
+        shape, dtype = self._meta[0]
+        flat = zeros(self.numel, dtype=dtype, device=g.device)
+        return (flat.index_put((self.index,), g.reshape(-1), accumulate=True).reshape(shape),)
+
+
+# -- in-place ops with no out-of-place twin ---------------------------------------------------
+@rule("copy_")
+class Copy(Rule):
+    @staticmethod
+    def save(ctx, out, x, src, *args, **kwargs):
+        ctx.device = src.device if isinstance(src, Tensor) else None
+
+    @staticmethod
+    def backward(ctx, g):
+        return None, (g.to(ctx.device) if ctx.device is not None else None)
+
+
+@rule("fill_", "zero_", "normal_", "uniform_")
+class Overwrite(Rule):
+    """Ops that replace every element: only a 0-d tensor fill value gets a gradient."""
+
+    @staticmethod
+    def backward(ctx, g):
+        value = len(ctx.needs_input_grad) > 1 and ctx.needs_input_grad[1]
+        return (None, g.sum()) if value else (None,)
+
+
+@rule("eq_", "ne_", "not_equal_", "lt_", "less_", "le_", "less_equal_", "gt_", "greater_",
+      "ge_", "greater_equal_", "logical_and_", "logical_or_", "logical_xor_", "logical_not_")
+class Constant(Rule):
+    """In-place comparisons on floats: the result is piecewise constant, its gradient zero."""
+
+    @staticmethod
+    def backward(ctx, g):
+        return ()
+
+
+@rule("__setitem__")
+class SetItem(Rule):
+    @staticmethod
+    def save(ctx, out, x, index, value):
+        ctx.index = index
+
+    @staticmethod
+    def backward(ctx, g):
+        from ..tensor.creation import ones_like
+        keep = ones_like(g)
+        keep[ctx.index] = 0
+        return (g * keep if ctx.needs_input_grad[0] else None, None,
+                g[ctx.index] if ctx.needs_input_grad[2] else None)

@@ -1,0 +1,163 @@
+"""In-place ops under autograd: recorded on the tensor they modify, views rebase their base's
+history (CopySlices), saved tensors are version-checked; each against PyTorch."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import clgrad
+
+torch = pytest.importorskip("torch")
+
+
+def _pair(rng, shape=(4, 5)):
+    a = rng.standard_normal(shape)
+    return (clgrad.tensor(a, dtype=clgrad.float64, requires_grad=True),
+            torch.tensor(a, dtype=torch.float64, requires_grad=True))
+
+
+def _same(program, rng, shapes=((4, 5),)):
+    """Run program(lib, *leaves) -> loss in clgrad and torch; compare loss and grads."""
+    pairs = [_pair(rng, s) for s in shapes]
+    ours = program(clgrad, *[p[0] for p in pairs])
+    theirs = program(torch, *[p[1] for p in pairs])
+    ours.backward()
+    theirs.backward()
+    np.testing.assert_allclose(ours.item(), theirs.item(), rtol=1e-10)
+    for c, t in pairs:
+        assert (c.grad is None) == (t.grad is None)
+        if t.grad is not None:
+            np.testing.assert_allclose(c.grad.numpy(), t.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+PROGRAMS = {
+    "add_": lambda lib, x: (x * 2).add_(x).sum(),
+    "mul_ needs old self": lambda lib, x: ((x * 1.5).mul_(x) * x).sum(),
+    "exp_ then use": lambda lib, x: (x * 1).exp_().pow(2).sum(),
+    "iadd operator": lambda lib, x: _iadd(x * 3, x.sin()).sum(),
+    "chain of in-place": lambda lib, x: (x + 0).mul_(2).sub_(x).div_(3).tanh_().sum(),
+    "clamp_": lambda lib, x: (x * 2).clamp_(-1, 1).pow(2).sum(),
+    "copy_ from leaf": lambda lib, x: (lib.zeros(4, 5, dtype=lib.float64).copy_(x * 3)).sum(),
+    "fill_ cuts the history": lambda lib, x: ((x * 2).fill_(3.0) * x).sum(),
+    "zero_": lambda lib, x: ((y := x * 2).zero_() + y * x).sum(),
+    "view row mul_": lambda lib, x: _row(x * 1, 1, lambda v: v.mul_(3)).pow(2).sum(),
+    "view slice add_ leaf arg": lambda lib, x: _slice_add(lib, x),
+    "view of view": lambda lib, x: _view_of_view(x),
+    "transposed view": lambda lib, x: _transposed(x),
+    "setitem value": lambda lib, x: _setitem(lib, x),
+    "setitem mask": lambda lib, x: _setitem_mask(x),
+    "setitem index tensor": lambda lib, x: _setitem_index(lib, x),
+    "view then base use": lambda lib, x: _view_then_base(x),
+}
+
+
+def _iadd(y, z):
+    y += z
+    return y
+
+
+def _row(y, i, op):
+    op(y[i])
+    return y
+
+
+def _slice_add(lib, x):
+    y = lib.ones(4, 5, dtype=lib.float64)       # no history: the in-place op gives it one
+    y[1:3, ::2].add_(x[0, :3] * 2)
+    return (y * y).sum()
+
+
+def _view_of_view(x):
+    y = x * 1
+    y.t()[1:3][0].mul_(-2)
+    return (y ** 3).sum()
+
+
+def _transposed(x):
+    y = (x + 1).t()
+    y[:, 2].exp_()
+    return (y * y.sum(0)).sum()
+
+
+def _setitem(lib, x):
+    y = x * 2
+    y[1, 1:4] = x[0, :3].sin()
+    y[2] = 0.5
+    return (y * y).sum()
+
+
+def _setitem_mask(x):
+    y = x * 3
+    y[x > 0] = 0
+    return (y * x).sum()
+
+
+def _setitem_index(lib, x):
+    y = x.pow(2)
+    y[lib.tensor([0, 2, 3])] = x[1] * 4
+    return y.sum()
+
+
+def _view_then_base(x):
+    y = x * 1
+    v = y[:, 1]
+    v.mul_(x[:, 0])
+    return (y * x).sum() + v.sum()
+
+
+@pytest.mark.parametrize("name", sorted(PROGRAMS))
+def test_inplace_gradients_match_pytorch(name, rng):
+    _same(PROGRAMS[name], rng)
+
+
+def test_inplace_records_grad_fn_and_bumps_version():
+    x = clgrad.ones(3, requires_grad=True)
+    y = x * 2
+    before = y._version
+    y.add_(1)
+    assert y._version == before + 1
+    assert y.grad_fn.name() == "AddBackward0" and not y.is_leaf
+    v = y[1:]
+    v.mul_(2)
+    assert y.grad_fn.name() == "CopySlices"
+    assert v.grad_fn.name() == "AsStridedBackward0"
+    assert v._base is y
+
+
+def test_inplace_on_leaf_and_view_of_leaf_raise():
+    x = clgrad.ones(3, requires_grad=True)
+    before = x.detach().numpy().copy()
+    with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+        x.mul_(2)
+    with pytest.raises(RuntimeError, match="a view of a leaf Variable"):
+        x[1:].mul_(2)
+    with pytest.raises(RuntimeError, match="leaf Variable"):
+        x[0] = 5
+    np.testing.assert_array_equal(x.detach().numpy(), before)
+    with clgrad.no_grad():
+        x.mul_(2)
+        x[0] = 5
+    np.testing.assert_array_equal(x.detach().numpy(), [5, 2, 2])
+
+
+def test_modified_saved_output_raises_version_error():
+    x = clgrad.ones(3, requires_grad=True)
+    y = x.exp()           # saves its output
+    y.add_(1)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.sum().backward()
+
+
+def test_inplace_with_create_graph(rng):
+    def second(lib, x):
+        y = x * 1
+        y.mul_(x)                               # x**2
+        (g,) = lib.autograd.grad(y.sum(), x, create_graph=True)
+        return (g * g).sum()                    # sum 4 x**2: gradient 8 x
+    _same(second, rng)
+
+
+def test_inplace_without_grad_stays_fast_path():
+    x = clgrad.ones(3)
+    y = x.add_(1)
+    assert y is x and x.grad_fn is None and not x.requires_grad
