@@ -9,6 +9,9 @@ or accumulated into those leaves only (backward(inputs=...)).
 """
 from __future__ import annotations
 
+import sys
+
+from ..tensor.shape import Size, contiguous_strides
 from ..tensor.tensor import Tensor
 from .function import AccumulateGrad, edge
 from .grad_mode import _set, is_grad_enabled
@@ -45,19 +48,24 @@ def run_backward(roots, grads, retain_graph: bool, create_graph: bool, inputs=No
                 if not capture and (targets is None or (node, 0) in targets):
                     _accumulate(node.variable, node_grads[0], create_graph)
                 continue
-            for (nxt, nr), g in zip(node.next_functions, _apply(node, node_grads)):
-                if nxt is None:
-                    continue
-                if g is not None:
-                    _add(buffers, nxt, nr, g)
-                deps[nxt] -= 1
-                if deps[nxt] == 0:
-                    ready.append(nxt)
+            _propagate(node, _apply(node, node_grads), buffers, deps, ready)
             if not retain_graph:
                 node.release()
     finally:
         _set(prev)
     return captured
+
+
+def _propagate(node, grads, buffers: dict, deps: dict, ready: list) -> None:
+    """Hand node's input gradients to the nodes they belong to; queue the ones complete."""
+    for (nxt, nr), g in zip(node.next_functions, grads):
+        if nxt is None:
+            continue
+        if g is not None:
+            _add(buffers, nxt, nr, g)
+        deps[nxt] -= 1
+        if deps[nxt] == 0:
+            ready.append(nxt)
 
 
 def _dependencies(starts) -> dict:
@@ -138,7 +146,28 @@ def _sum_to(g: Tensor, shape, node, i: int) -> Tensor:
         raise RuntimeError(f"Function {node.name()} returned an invalid gradient at index {i} "
                            f"- got {list(g._shape)} but expected shape compatible with "
                            f"{list(shape)}")
-    return g.sum(dims, keepdim=True).reshape(shape) if dims else g.reshape(shape)
+    if not dims:
+        return g.reshape(shape)
+    summed = g.sum(dims, keepdim=True)
+    if is_grad_enabled():                        # create_graph: keep it differentiable
+        return summed.reshape(shape)
+    # A fresh tensor of its own (not a view), so accumulation may take it as it is.
+    return Tensor._make(summed._storage, Size(shape), contiguous_strides(shape), 0, g.dtype)
+
+
+def _engine_refs() -> int:
+    """References to a gradient inside _unshared when only the engine holds it (node_grads
+    slot, the call's arguments, getrefcount's), measured along the same call path."""
+    def accumulate(_t, g, _create):
+        return unshared(g)
+
+    def unshared(g):
+        return sys.getrefcount(g)
+    slot = [object()]
+    return accumulate(None, slot[0], False)
+
+
+_ENGINE_REFS = _engine_refs()
 
 
 def _accumulate(t: Tensor, g: Tensor, create_graph: bool) -> None:
@@ -151,11 +180,23 @@ def _accumulate(t: Tensor, g: Tensor, create_graph: bool) -> None:
             result = hook(g)
             if result is not None:
                 g = result
-    if not create_graph:
-        g = g.detach()
     if t.grad is None:
-        t.grad = g.clone()      # its own dense storage: later add_ must not reach a shared g
+        # .grad gets dense storage of its own (later add_ must not reach a shared g): a
+        # fresh gradient nobody else holds is taken as it is, anything else is copied.
+        fresh = not create_graph and _unshared(g)
+        g = g if create_graph else g.detach()
+        t.grad = g if fresh else g.clone()
     elif create_graph:
         t.grad = t.grad + g
     else:
-        t.grad.add_(g)
+        t.grad.add_(g.detach())
+
+
+def _unshared(g: Tensor) -> bool:
+    """Whether `g` owns all of its storage and only the engine refers to it (the caller's
+    list slot and argument, and this call's; the storage: g, `st` and getrefcount's):
+    PyTorch's test for stealing a gradient."""
+    st = g._storage
+    return (g._contig and g._offset == 0 and g._base is None and not st.shared
+            and g._numel * g.dtype.itemsize == st.nbytes
+            and sys.getrefcount(g) <= _ENGINE_REFS and sys.getrefcount(st) <= 3)

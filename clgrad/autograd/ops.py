@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import math
 
+from ..tensor.ops import grad_op
 from ..tensor.tensor import Tensor
 from .function import Function, _record
-from .grad_mode import _set
+from .grad_mode import _set, is_grad_enabled
 
 
 class Rule(Function):
@@ -78,6 +79,8 @@ class Sub(Rule):
 
     @staticmethod
     def backward(ctx, g):
+        if not ctx.needs_input_grad[1]:
+            return g, None
         return g, -g if ctx.alpha == 1 else g * -ctx.alpha
 
 
@@ -124,6 +127,8 @@ class Pow(Rule):
         if ctx.needs_input_grad[0]:
             if isinstance(b, Tensor):
                 ga = g * b * a.pow(b - 1)
+            elif not is_grad_enabled():                  # one launch when not recorded
+                ga = grad_op("pow_grad", g, a, b)
             else:
                 ga = g * (0.0 * a if b == 0 else b * a.pow(b - 1))
         if ctx.needs_input_grad[1]:
@@ -133,13 +138,16 @@ class Pow(Rule):
         return ga, gb
 
 
-def _unary(name, derivative, save_output=False):
-    """A one-input rule whose derivative is `derivative(x, out) * grad`."""
+def _unary(name, derivative, fused=None):
+    """A one-input rule whose derivative is `derivative(x, out) * grad`; `fused` names the
+    one-launch form of that product over (grad, out) in tensor.ops.GRADS."""
     def save(ctx, out, x, *args, **kwargs):
         ctx.save_for_backward(x, out)
 
     def backward(ctx, g):
         x, out = ctx.saved_tensors
+        if fused is not None and not is_grad_enabled():
+            return grad_op(fused, g, out)
         return g * derivative(x, out)
     cls = type(name.capitalize(), (Rule,), {"save": staticmethod(save),
                                             "backward": staticmethod(backward),
@@ -155,9 +163,9 @@ _unary("sqrt", lambda x, out: 0.5 / out)
 _unary("rsqrt", lambda x, out: -0.5 * out / x)
 _unary("sin", lambda x, out: x.cos())
 _unary("cos", lambda x, out: -x.sin())
-_unary("tanh", lambda x, out: 1 - out * out)
-_unary("sigmoid", lambda x, out: out * (1 - out))
-_unary("relu", lambda x, out: (out > 0).to(x.dtype))
+_unary("tanh", lambda x, out: 1 - out * out, "tanh_grad")
+_unary("sigmoid", lambda x, out: out * (1 - out), "sigmoid_grad")
+_unary("relu", lambda x, out: (out > 0).to(x.dtype), "relu_grad")
 _unary("abs", lambda x, out: x.sign())
 _unary("square", lambda x, out: 2 * x)
 _unary("reciprocal", lambda x, out: -out * out)

@@ -78,6 +78,20 @@ _TABLE = [
     "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "erf")]
 
 OPS = {op.name: op for op in _TABLE}
+
+# Derivative formulas that autograd runs as one launch when a backward is not itself being
+# recorded (not public: autograd/ops.py uses the composite form under create_graph).
+GRADS = {op.name: op for op in (
+    Op("pow_grad", 3, "float", "a2 == 0 ? 0 : a0 * a2 * pow(a1, a2 - 1)"),
+    Op("relu_grad", 2, "same", "a1 > 0 ? a0 : 0"),
+    Op("tanh_grad", 2, "float", "a0 * (1 - a1 * a1)"),
+    Op("sigmoid_grad", 2, "float", "a0 * a1 * (1 - a1)"),
+)}
+
+
+def grad_op(name: str, *operands) -> Tensor:
+    """Run the derivative formula GRADS[name] on `operands` (gradient first)."""
+    return run(GRADS[name], operands)
 copy = OPS["copy"]
 NUMBER = (Tensor, numbers.Number, np.number, np.bool_)
 _INT_ZERO_CHECK = ("floor_divide", "remainder", "fmod", "div_trunc")

@@ -161,3 +161,21 @@ def test_inplace_without_grad_stays_fast_path():
     x = clgrad.ones(3)
     y = x.add_(1)
     assert y is x and x.grad_fn is None and not x.requires_grad
+
+
+def test_fresh_gradient_is_taken_but_never_one_someone_holds():
+    x = clgrad.ones(4, 3)
+    w = clgrad.ones(3, 2, requires_grad=True)
+    kept = []
+    h = x.mm(w)
+    h.register_hook(lambda g: kept.append(g))
+    (h * 2).sum().backward()
+    (x.mm(w) * 2).sum().backward()               # accumulates into w.grad in place
+    np.testing.assert_array_equal(kept[0].numpy(), np.full((4, 2), 2.0))
+    np.testing.assert_array_equal(w.grad.numpy(), np.full((3, 2), 16.0))
+    b = clgrad.zeros(2, requires_grad=True)
+    leaf_hook = []
+    b.register_hook(lambda g: leaf_hook.append(g))
+    (x.mm(w.detach()) + b).sum().backward()
+    b.grad.add_(1)
+    np.testing.assert_array_equal(leaf_hook[0].numpy(), [4.0, 4.0])
