@@ -18,10 +18,8 @@ from .ops import RULES
 def wrap(raw, cls):
     """The public form of an op: recorded through `cls` when a gradient is needed."""
     def op(*args, **kwargs):
-        if is_grad_enabled():
-            for a in args:
-                if isinstance(a, Tensor) and a.requires_grad:
-                    return cls.call(raw, args, kwargs)
+        if is_grad_enabled() and _wants_grad(args, kwargs):
+            return cls.call(raw, args, kwargs)
         return raw(*args, **kwargs)
     op.__name__ = getattr(raw, "__name__", "op")
     op.__doc__ = raw.__doc__
@@ -31,20 +29,33 @@ def wrap(raw, cls):
 def refuse(raw, name):
     """An op with no derivative yet: runs, unless a gradient would be needed."""
     def op(*args, **kwargs):
-        if is_grad_enabled():
-            for a in args:
-                if isinstance(a, Tensor) and a.requires_grad:
-                    out = raw(*args, **kwargs)
-                    if _differentiable(out):
-                        raise NotImplementedError(
-                            f"the derivative of {name} is not implemented yet (an input "
-                            "requires grad); wrap the call in clgrad.no_grad() or detach() "
-                            "the input")
-                    return out
-        return raw(*args, **kwargs)
+        out = raw(*args, **kwargs)
+        if is_grad_enabled() and _wants_grad(args, kwargs) and _differentiable(out):
+            raise NotImplementedError(
+                f"the derivative of {name} is not implemented yet (an input requires grad); "
+                "wrap the call in clgrad.no_grad() or detach() the input")
+        return out
     op.__name__ = getattr(raw, "__name__", name)
     op.__doc__ = raw.__doc__
     return op
+
+
+def _wants_grad(args, kwargs) -> bool:
+    """Whether a tensor argument (positional, in a list such as cat's, or by keyword)
+    requires grad."""
+    for a in args:
+        if isinstance(a, Tensor):
+            if a._requires_grad:
+                return True
+        elif isinstance(a, (list, tuple)):
+            for b in a:
+                if isinstance(b, Tensor) and b._requires_grad:
+                    return True
+    if kwargs:
+        for a in kwargs.values():
+            if isinstance(a, Tensor) and a._requires_grad:
+                return True
+    return False
 
 
 def _differentiable(out) -> bool:
@@ -83,7 +94,7 @@ def install(namespace: dict) -> None:
     for name in sorted(set(namespace) | set(_METHODS)):
         raw = Tensor.__dict__.get(name)
         if raw is not None and name not in _NOT_OPS and callable(raw):
-            setattr(Tensor, name, _public(raw, name))
+            setattr(Tensor, name, _public(raw, name, method=True))
     for name, value in list(Tensor.__dict__.items()):
         if (name.endswith("_") and not name.startswith("_") and name not in _NOT_GUARDED
                 and callable(value)) or (name.startswith("__i") and name.endswith("__")
@@ -102,8 +113,10 @@ def install(namespace: dict) -> None:
     Tensor.retain_grad = retain_grad
 
 
-def _public(raw, name):
-    cls = RULES.get(name)
+def _public(raw, name, method=False):
+    """`raw` wrapped with its rule: a method's own ("Tensor.<name>") where its arguments
+    differ from the function's, else the one rule of `name`."""
+    cls = (method and RULES.get("Tensor." + name)) or RULES.get(name)
     return wrap(raw, cls) if cls is not None else refuse(raw, name)
 
 
@@ -222,6 +235,7 @@ def retain_grad(self) -> None:
         t = ref()
         if t is not None:
             t._grad = g.detach().clone() if t._grad is None else t._grad + g.detach()
+    keep.retains_grad = True                     # the engine runs it after the other hooks
     self.grad_fn.register_prehook(self._output_nr, keep)
 
 

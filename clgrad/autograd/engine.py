@@ -40,11 +40,17 @@ def run_backward(roots, grads, retain_graph: bool, create_graph: bool, inputs=No
             node = ready.pop()
             node_grads = buffers.pop(node, None) or [None] * node.n_outputs
             node_grads = _pre_hooks(node, node_grads)
+            leaf = isinstance(node, AccumulateGrad)
+            if leaf and node.variable._hooks:
+                node_grads[0] = _leaf_hooks(node.variable, node_grads[0])
             if targets is not None:
                 for nr, g in enumerate(node_grads):
                     for i in targets.get((node, nr), ()):
-                        captured[i] = g
-            if isinstance(node, AccumulateGrad):
+                        if capture:
+                            captured[i] = g
+                        elif not leaf:                 # backward(inputs=[non-leaf])
+                            _accumulate(inputs[i], g, create_graph)
+            if leaf:
                 if not capture and (targets is None or (node, 0) in targets):
                     _accumulate(node.variable, node_grads[0], create_graph)
                 continue
@@ -92,19 +98,34 @@ def _add(buffers: dict, node, nr: int, g: Tensor) -> None:
     slots[nr] = g if slots[nr] is None else slots[nr] + g
 
 
+def _retains(hook) -> bool:
+    return getattr(hook, "retains_grad", False)
+
+
 def _pre_hooks(node, grads: list) -> list:
     """Tensor hooks (register_hook, retain_grad) on the node's outputs, in order."""
     if node._pre_hooks is None:
         return grads
     grads = list(grads)
     for nr, hooks in node._pre_hooks.items():
-        for hook in hooks:
+        for hook in sorted(hooks, key=_retains):    # retain_grad sees the hooked gradient
             if grads[nr] is None:
                 continue
             result = hook(grads[nr])
             if result is not None:
                 grads[nr] = result
     return grads
+
+
+def _leaf_hooks(t: Tensor, g):
+    """A leaf's register_hook hooks, in order (for .grad and for autograd.grad alike)."""
+    if g is None:
+        return g
+    for hook in t._hooks:
+        result = hook(g)
+        if result is not None:
+            g = result
+    return g
 
 
 def _apply(node, grads: list) -> tuple:
@@ -175,21 +196,16 @@ def _accumulate(t: Tensor, g: Tensor, create_graph: bool) -> None:
     backward is itself being recorded)."""
     if g is None:
         return
-    if t._hooks:
-        for hook in t._hooks:
-            result = hook(g)
-            if result is not None:
-                g = result
-    if t.grad is None:
+    if t._grad is None:
         # .grad gets dense storage of its own (later add_ must not reach a shared g): a
         # fresh gradient nobody else holds is taken as it is, anything else is copied.
         fresh = not create_graph and _unshared(g)
         g = g if create_graph else g.detach()
-        t.grad = g if fresh else g.clone()
+        t._grad = g if fresh else g.clone()
     elif create_graph:
-        t.grad = t.grad + g
+        t._grad = t._grad + g
     else:
-        t.grad.add_(g.detach())
+        t._grad.add_(g.detach())
 
 
 def _unshared(g: Tensor) -> bool:

@@ -29,6 +29,7 @@ class Node:
         self.needs_input_grad = ()
         self._meta = ()              # per forward argument: (shape, dtype), or None
         self._saved = ()
+        self._saved_outputs = None   # saved index -> output number, for outputs saved
         self._versions = ()
         self._freed = False
         self._pre_hooks = None       # output number -> [hook(grad) -> grad or None]
@@ -62,7 +63,14 @@ class Node:
                     f"which is used by {self.name()}, is at version {t._storage.version}; "
                     f"expected version {version} instead. Hint: the backtrace further above "
                     "shows the operation that failed to compute its gradient.")
-        return self._saved
+        if self._saved_outputs is None:
+            return self._saved
+        saved = list(self._saved)
+        for i, nr in self._saved_outputs.items():     # outputs come back with their history
+            t = saved[i]
+            saved[i] = t = Tensor._make(t._storage, t._shape, t._stride, t._offset, t.dtype)
+            t.grad_fn, t._output_nr, t._requires_grad = self, nr, True
+        return tuple(saved)
 
     def mark_dirty(self, *tensors) -> None:
         self._dirty = tensors
@@ -206,13 +214,30 @@ def _record(ctx: Node, args, outputs):
             elif any(out is a for a in args):
                 out = out.detach()        # an input returned as-is: a new view of it
             if any(out is n for n in ctx._non_differentiable) or not out.dtype.is_floating_point:
-                out.requires_grad = False
+                out._requires_grad = False
             else:
-                out.grad_fn, out._output_nr, out.requires_grad = ctx, i, True
+                out.grad_fn, out._output_nr, out._requires_grad = ctx, i, True
         result.append(out)
+    if ctx._saved:
+        _unlink_saved_outputs(ctx, result)
     if single:
         return result[0]
     return type(outputs)(*result) if hasattr(outputs, "_fields") else tuple(result)
+
+
+def _unlink_saved_outputs(ctx: Node, outputs) -> None:
+    """Keep a saved output as a plain alias of its storage, not as the tensor whose grad_fn
+    is ctx: otherwise output -> grad_fn -> saved output is a cycle, and a dead output's
+    buffer would wait for the cycle collector (saved_tensors rebuilds the link)."""
+    saved = list(ctx._saved)
+    for i, t in enumerate(saved):
+        for nr, out in enumerate(outputs):
+            if t is out and out.grad_fn is ctx:
+                saved[i] = Tensor._make(t._storage, t._shape, t._stride, t._offset, t.dtype)
+                if ctx._saved_outputs is None:
+                    ctx._saved_outputs = {}
+                ctx._saved_outputs[i] = nr
+    ctx._saved = tuple(saved)
 
 
 def once_differentiable(backward):

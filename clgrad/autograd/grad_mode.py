@@ -21,9 +21,16 @@ def _set(mode: bool) -> None:
 
 
 class _Mode:
-    """A grad-mode switch: a context manager, and a decorator running a function under it."""
+    """A grad-mode switch: a context manager, and a decorator running a function under it
+    (`@no_grad()` or bare `@no_grad`, as PyTorch)."""
 
     mode = True
+
+    def __new__(cls, *args, **kwargs):
+        if cls in (no_grad, enable_grad) and len(args) == 1 and callable(args[0]) \
+                and not kwargs:
+            return object.__new__(cls)(args[0])           # bare decorator: @no_grad
+        return object.__new__(cls)
 
     def __enter__(self):
         self._prev = is_grad_enabled()

@@ -62,7 +62,7 @@ def _snapshot(t: Tensor) -> Tensor:
         old = t.clone()
     finally:
         _set(True)
-    old.grad_fn, old._output_nr, old.requires_grad = t.grad_fn, t._output_nr, t.requires_grad
+    old.grad_fn, old._output_nr, old._requires_grad = t.grad_fn, t._output_nr, t.requires_grad
     return old
 
 
@@ -71,7 +71,7 @@ def _rebase(view: Tensor, base: Tensor) -> None:
     """After an in-place op on `view`, route gradients through `base` (PyTorch's rebase)."""
     positions = _positions(view, base)
     copy = CopySlices(base, view, positions)
-    base.grad_fn, base._output_nr, base.requires_grad = copy, 0, True
+    base.grad_fn, base._output_nr, base._requires_grad = copy, 0, True
     view.grad_fn, view._output_nr = AsStridedBackward0(base, view, positions, copy), 0
 
 
@@ -112,7 +112,7 @@ class CopySlices(_Rebased, Rebasing):
         if node is not self:
             base = view._base
             view.grad_fn = AsStridedBackward0(base, view, _positions(view, base), self)
-            view._output_nr, view.requires_grad = 0, True
+            view._output_nr, view._requires_grad = 0, True
 
     def __init__(self, base: Tensor, view: Tensor, positions: np.ndarray):
         super().__init__()

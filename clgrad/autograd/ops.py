@@ -204,6 +204,22 @@ class Where(Rule):
                 zero.where(cond, g) if ctx.needs_input_grad[2] else None)
 
 
+@rule("Tensor.where")
+class WhereMethod(Rule):
+    """x.where(condition, y): where(condition, x, y) with self first."""
+
+    @staticmethod
+    def save(ctx, out, x, cond, other=None, **_):
+        ctx.save_for_backward(cond)
+
+    @staticmethod
+    def backward(ctx, g):
+        (cond,) = ctx.saved_tensors
+        zero = g.new_zeros(())
+        return (g.where(cond, zero) if ctx.needs_input_grad[0] else None, None,
+                zero.where(cond, g) if ctx.needs_input_grad[2] else None)
+
+
 # -- reductions -----------------------------------------------------------------------------
 def _keep(g, shape, dim, keepdim):
     """The gradient of a reduction over `dim`, with the reduced dims back as size 1."""

@@ -40,13 +40,13 @@ class Tensor:
         "_numel",
         "_offset",
         "_output_nr",
+        "_requires_grad",
         "_retains_grad",
         "_shape",
         "_storage",
         "_stride",
         "dtype",
         "grad_fn",
-        "requires_grad",
     )
     __array_priority__ = 1000       # NumPy scalars on the left defer to Tensor's operators
 
@@ -77,7 +77,7 @@ class Tensor:
             n *= s
         t._numel = n
         t._contig = is_contiguous(shape, stride)
-        t.requires_grad = False
+        t._requires_grad = False
         t._grad = t.grad_fn = t._grad_accumulator = t._hooks = t._base = None
         t._output_nr = 0
         t._retains_grad = False
@@ -99,7 +99,7 @@ class Tensor:
         t._offset = 0
         t.dtype = dtype_
         t._contig = True
-        t.requires_grad = False
+        t._requires_grad = False
         t._grad = t.grad_fn = t._grad_accumulator = t._hooks = t._base = None
         t._output_nr = 0
         t._retains_grad = False
@@ -383,12 +383,21 @@ class Tensor:
 
     def detach_(self) -> Tensor:
         self.grad_fn = None
-        self.requires_grad = False
+        self._requires_grad = False
         return self
 
     @property
     def data(self) -> Tensor:
         return self.detach()
+
+    @data.setter
+    def data(self, value: Tensor) -> None:
+        """Make this tensor use `value`'s storage and layout (its autograd state stays)."""
+        if not isinstance(value, Tensor):
+            raise TypeError(f"data must be a Tensor, not {type(value).__name__}")
+        self._storage, self._shape, self._stride = value._storage, value._shape, value._stride
+        self._offset, self.dtype, self._numel = value._offset, value.dtype, value._numel
+        self._contig = value._contig
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         if not requires_grad and self.grad_fn is not None:
@@ -398,8 +407,18 @@ class Tensor:
         if requires_grad and not self.dtype.is_floating_point:
             raise RuntimeError("only Tensors of floating point dtype can require gradients, "
                                f"not {self.dtype.name}")
-        self.requires_grad = requires_grad
+        self._requires_grad = requires_grad
         return self
+
+    @property
+    def requires_grad(self) -> bool:
+        """Whether autograd records ops on this tensor (set it on leaves only)."""
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        if not (value and self.grad_fn is not None):
+            self.requires_grad_(value)
 
     # -- copies ------------------------------------------------------------------------------
     def contiguous(self, memory_format=None) -> Tensor:
@@ -552,7 +571,7 @@ class Tensor:
 
     def __deepcopy__(self, memo) -> Tensor:
         copied = self.clone()
-        copied.requires_grad = self.requires_grad
+        copied._requires_grad = self.requires_grad
         memo[id(self)] = copied
         return copied
 

@@ -233,7 +233,7 @@ def test_hooks_and_retain_grad():
     handle = y.register_hook(lambda g: g * 10)
     x.register_hook(lambda g: g + 1)
     y.sum().backward()
-    assert y.grad.tolist() == [1.0, 1.0]       # retain_grad registered first: before the hook
+    assert y.grad.tolist() == [10.0, 10.0]     # retain_grad sees the hooked gradient
     assert x.grad.tolist() == [31.0, 31.0]
     handle.remove()
 
