@@ -241,14 +241,34 @@ def _unlink_saved_outputs(ctx: Node, outputs) -> None:
 
 
 def once_differentiable(backward):
-    """Mark a backward as not differentiable itself: it runs without recording, and its
-    results raise if a double backward tries to use them."""
+    """Mark a backward as not differentiable itself: it runs without recording, and when a
+    double backward is being recorded its results raise if it is differentiated."""
     @functools.wraps(backward)
     def run(ctx, *grads):
         prev = is_grad_enabled()
         _set(False)
         try:
-            return backward(ctx, *grads)
+            result = backward(ctx, *grads)
         finally:
             _set(prev)
+        recorded = [g for g in grads if isinstance(g, Tensor) and g.requires_grad]
+        if not (prev and recorded):
+            return result
+        single = not isinstance(result, tuple)
+        marked = tuple(DelayedError.apply(r, *recorded) if isinstance(r, Tensor) else r
+                       for r in ((result,) if single else result))
+        return marked[0] if single else marked
     return run
+
+
+class DelayedError(Function):
+    """Stands for a once_differentiable backward's result in a recorded double backward."""
+
+    @staticmethod
+    def forward(ctx, result, *grads):
+        return result.detach()
+
+    @staticmethod
+    def backward(ctx, *grads):
+        raise RuntimeError("trying to differentiate twice a function that was marked with "
+                           "@once_differentiable")

@@ -906,11 +906,7 @@ def test_once_differentiable_first_order(lib):
     assert not g.requires_grad                    # no differentiable input to the backward
 
 
-@libs(clgrad_xfail="once_differentiable only runs backward under no_grad: with a grad_output "
-                   "that requires grad, the result has no grad_fn and a double backward fails "
-                   "with 'element 0 of tensors does not require grad' (PyTorch's result "
-                   "requires grad and backward raises 'trying to differentiate twice a "
-                   "function that was marked with @once_differentiable')")
+@libs()
 def test_once_differentiable_refuses_a_double_backward(lib):
     once = API[lib].once_differentiable
 
