@@ -24,20 +24,20 @@ FREED = ("Trying to backward through the graph a second time (or directly access
 class Node:
     """A recorded op: PyTorch's grad_fn (and a custom Function's ctx)."""
 
-    def __init__(self):
-        self.next_functions = ()     # per forward argument: (node or None, output number)
-        self.needs_input_grad = ()
-        self._meta = ()              # per forward argument: (shape, dtype), or None
-        self._saved = ()
-        self._saved_outputs = None   # saved index -> output number, for outputs saved
-        self._versions = ()
-        self._freed = False
-        self._pre_hooks = None       # output number -> [hook(grad) -> grad or None]
-        self._non_differentiable = ()
-        self._dirty = ()
-        self.materialize_grads = True
-        self.n_outputs = 1
-        self._output_meta = ()
+    # Defaults as class attributes: a node sets only what differs (it is made per op call).
+    next_functions = ()          # per forward argument: (node or None, output number)
+    needs_input_grad = ()
+    _meta = ()                   # per forward argument: (shape, dtype), or None
+    _saved = ()
+    _saved_outputs = None        # saved index -> output number, for outputs saved
+    _versions = ()
+    _freed = False
+    _pre_hooks = None            # output number -> [hook(grad) -> grad or None]
+    _non_differentiable = ()
+    _dirty = ()
+    materialize_grads = True
+    n_outputs = 1
+    _output_meta = ()
 
     def name(self) -> str:
         return type(self).__name__
@@ -108,7 +108,6 @@ class AccumulateGrad(Node):
     """The end of every path to a leaf: adds the incoming gradient to `variable.grad`."""
 
     def __init__(self, variable: Tensor):
-        super().__init__()
         self.variable = variable
 
     def apply(self, *grads) -> tuple:
@@ -193,11 +192,20 @@ class Function(metaclass=FunctionMeta):
         return _record(ctx, args, outputs)
 
 
+_NO_EDGE = (None, 0)
+
+
 def _record(ctx: Node, args, outputs):
     """Make `ctx` the grad_fn of `outputs` (a tensor or a tuple of them)."""
-    ctx.next_functions = tuple(edge(a) if isinstance(a, Tensor) and a.requires_grad
-                               else (None, 0) for a in args)
-    ctx._meta = tuple((a._shape, a.dtype) if isinstance(a, Tensor) else None for a in args)
+    edges, meta = [], []
+    for a in args:
+        if isinstance(a, Tensor):
+            edges.append(edge(a) if a._requires_grad else _NO_EDGE)
+            meta.append((a._shape, a.dtype))
+        else:
+            edges.append(_NO_EDGE)
+            meta.append(None)
+    ctx.next_functions, ctx._meta = tuple(edges), tuple(meta)
     single = not isinstance(outputs, tuple)
     outs = (outputs,) if single else outputs
     ctx.n_outputs = len(outs)

@@ -115,7 +115,6 @@ class CopySlices(_Rebased, Rebasing):
             view._output_nr, view._requires_grad = 0, True
 
     def __init__(self, base: Tensor, view: Tensor, positions: np.ndarray):
-        super().__init__()
         from ..tensor.creation import ones
         self.next_functions = (edge(base) if base.requires_grad else (None, 0), edge(view))
         self._shapes((base, view), base)
@@ -135,7 +134,6 @@ class AsStridedBackward0(_Rebased):
     """A view read out of its (rebased) base: its gradient lands on its positions."""
 
     def __init__(self, base: Tensor, view: Tensor, positions: np.ndarray, source: Node):
-        super().__init__()
         self.next_functions = ((source, 0),)
         self._shapes((base,), view)
         self.index = Tensor._from_host(positions.reshape(-1), base._storage.device)
