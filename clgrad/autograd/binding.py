@@ -9,6 +9,7 @@ import numpy as np
 from ..tensor.tensor import Tensor
 from . import rules_math, rules_shape  # noqa: F401  (they register their rules)
 from .engine import run_backward
+from .function import wants_grad
 from .grad_mode import is_grad_enabled
 from .inplace import inplace
 from .ops import RULES
@@ -18,7 +19,7 @@ from .ops import RULES
 def wrap(raw, cls):
     """The public form of an op: recorded through `cls` when a gradient is needed."""
     def op(*args, **kwargs):
-        if is_grad_enabled() and _wants_grad(args, kwargs):
+        if is_grad_enabled() and wants_grad(args, kwargs):
             return cls.call(raw, args, kwargs)
         return raw(*args, **kwargs)
     op.__name__ = getattr(raw, "__name__", "op")
@@ -30,7 +31,7 @@ def refuse(raw, name):
     """An op with no derivative yet: runs, unless a gradient would be needed."""
     def op(*args, **kwargs):
         out = raw(*args, **kwargs)
-        if is_grad_enabled() and _wants_grad(args, kwargs) and _differentiable(out):
+        if is_grad_enabled() and wants_grad(args, kwargs) and _differentiable(out):
             raise NotImplementedError(
                 f"the derivative of {name} is not implemented yet (an input requires grad); "
                 "wrap the call in clgrad.no_grad() or detach() the input")
@@ -38,24 +39,6 @@ def refuse(raw, name):
     op.__name__ = getattr(raw, "__name__", name)
     op.__doc__ = raw.__doc__
     return op
-
-
-def _wants_grad(args, kwargs) -> bool:
-    """Whether a tensor argument (positional, in a list such as cat's, or by keyword)
-    requires grad."""
-    for a in args:
-        if isinstance(a, Tensor):
-            if a._requires_grad:
-                return True
-        elif isinstance(a, (list, tuple)):
-            for b in a:
-                if isinstance(b, Tensor) and b._requires_grad:
-                    return True
-    if kwargs:
-        for a in kwargs.values():
-            if isinstance(a, Tensor) and a._requires_grad:
-                return True
-    return False
 
 
 def _differentiable(out) -> bool:
@@ -79,9 +62,10 @@ _METHODS = ("view", "view_as", "reshape", "reshape_as", "flatten", "transpose", 
             "repeat", "__getitem__")
 _NOT_GUARDED = frozenset({"requires_grad_", "detach_"})
 _REFLECTED = {"__radd__": "add", "__rsub__": "sub", "__rmul__": "mul", "__rtruediv__": "div",
-              "__rpow__": "pow"}
+              "__rpow__": "pow", "__rmod__": "remainder", "__rfloordiv__": "floor_divide"}
 _OPERATORS = {"__add__": "add", "__sub__": "sub", "__mul__": "mul", "__truediv__": "div",
-              "__pow__": "pow", "__matmul__": "matmul", "__neg__": "neg", "__abs__": "abs"}
+              "__pow__": "pow", "__matmul__": "matmul", "__neg__": "neg", "__abs__": "abs",
+              "__mod__": "remainder", "__floordiv__": "floor_divide"}
 _NUMBER = (Tensor, numbers.Number, np.number, np.bool_)
 
 

@@ -134,6 +134,24 @@ def refresh(t: Tensor) -> None:
         base.grad_fn.refresh(t)
 
 
+def wants_grad(args, kwargs) -> bool:
+    """Whether a tensor argument (positional, in a list such as cat's, or by keyword)
+    requires grad."""
+    for a in args:
+        if isinstance(a, Tensor):
+            if a._requires_grad:
+                return True
+        elif isinstance(a, (list, tuple)):
+            for b in a:
+                if isinstance(b, Tensor) and b._requires_grad:
+                    return True
+    if kwargs:
+        for a in kwargs.values():
+            if isinstance(a, Tensor) and a._requires_grad:
+                return True
+    return False
+
+
 class _FunctionNode(Node):
     """The grad_fn of a Function's outputs: backward is the Function's."""
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..tensor.tensor import Tensor
-from .function import Node, Rebasing, edge, refresh
+from .function import Node, Rebasing, edge, refresh, wants_grad
 from .grad_mode import _set, is_grad_enabled
 from .ops import Rule, rule
 
@@ -26,8 +26,7 @@ def inplace(raw, name: str, cls):
     def method(self, *args, **kwargs):
         if not is_grad_enabled():
             return raw(self, *args, **kwargs)
-        if not (self.requires_grad or any(isinstance(a, Tensor) and a.requires_grad
-                                          for a in args)):
+        if not (self._requires_grad or wants_grad(args, kwargs)):
             return raw(self, *args, **kwargs)
         if self.requires_grad and self.grad_fn is None:
             raise RuntimeError(LEAF)

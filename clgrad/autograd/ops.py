@@ -376,9 +376,11 @@ class Var(Rule):
         x, out = ctx.saved_tensors
         shape = x._shape
         centred = x - x.mean(ctx.dim, keepdim=True)
-        grad = _keep(g, shape, ctx.dim, ctx.keepdim) * centred * (2.0 / ctx.dof)
+        grad = _keep(g, shape, ctx.dim, ctx.keepdim) * centred * \
+            (2.0 / ctx.dof if ctx.dof else math.inf)             # no dof: NaN, as PyTorch
         if ctx.root:
-            grad = grad / (2 * _keep(out, shape, ctx.dim, ctx.keepdim))
+            std = _keep(out, shape, ctx.dim, ctx.keepdim)
+            grad = (grad / (2 * std)).masked_fill(std == 0, 0)   # constant input: 0
         return grad
 
 

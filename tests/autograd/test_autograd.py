@@ -345,3 +345,32 @@ def test_custom_function_wrong_gradient_count_and_non_differentiable():
     y.sum().backward()
     assert x.grad.tolist() == [1.0, 1.0]
     assert math.isfinite(x.grad.sum().item())
+
+
+def _method(name):
+    return lambda x, y: getattr(x, name)()
+
+
+SECOND_ORDER = {
+    **{name: _method(name) for name in UNARY
+       if name not in ("relu", "abs")},          # kinks: second derivative 0 but not smooth
+    "add": lambda x, y: clgrad.add(x, y, alpha=2), "sub": lambda x, y: x - y * 3,
+    "mul": lambda x, y: x * y, "div": lambda x, y: x / y, "pow": lambda x, y: x.pow(y),
+    "pow scalar": lambda x, y: x ** 3, "rpow": lambda x, y: 2 ** x,
+    "where": lambda x, y: clgrad.where(x > y, x * x, y), "clamp": lambda x, y: x.clamp(0.6, 1.2),
+    "sum": lambda x, y: (x * y).sum(1), "mean": lambda x, y: (x * x).mean(0, keepdim=True),
+    "softmax": lambda x, y: x.softmax(1), "log_softmax": lambda x, y: x.log_softmax(0),
+    "logsumexp": lambda x, y: x.logsumexp(1), "amax": lambda x, y: (x * y).amax(1),
+    "max dim": lambda x, y: (x * x).max(0).values, "var": lambda x, y: x.var(1),
+    "std": lambda x, y: x.std(), "mm": lambda x, y: x.mm(y.t()),
+    "matmul": lambda x, y: x.matmul(y.t()) * x.sum(), "views": lambda x, y:
+        (x.t().reshape(-1).unsqueeze(0).expand(2, 12) * y.flatten()).sum(0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SECOND_ORDER))
+def test_second_derivatives_of_every_builtin_rule(name, rng):
+    positive = name in ("log", "sqrt", "rsqrt", "reciprocal", "log1p", "pow", "div", "rpow")
+    x = _leaf((3, 4), rng, positive=True, transpose=True) if positive else _leaf((3, 4), rng)
+    y = _leaf((3, 4), rng, positive=True)
+    assert gradgradcheck(SECOND_ORDER[name], (x, y))
