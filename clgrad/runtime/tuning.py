@@ -62,6 +62,13 @@ VECTOR = {
     "gpu": Config(64, 1, 16, 64, 1, 1, True, False),
 }
 
+# Products with few columns (1 < N < NARROW_N) on CPUs: a 6x32 tile wastes much of its width
+# there; 8x16 measured 1.2-1.8x faster on pocl at N = 10..100 (M, K = 64..1000).
+NARROW_N = 128
+NARROW = {
+    "cpu": Config(8, 16, 1, 1, 1, 16, False, False),
+}
+
 # What tune_matmul tries when not given candidates.
 CANDIDATES = {
     "cpu": [Config(tm, tn, tk, 1, 1, vw, False, mm)
@@ -109,15 +116,25 @@ def vector_config(device) -> Config:
     return VECTOR.get(device.kind, VECTOR["gpu"])
 
 
+def narrow_config(device, dtype) -> Config:
+    """The configuration for products with fewer than NARROW_N columns: the tuned one if
+    there is one, else the built-in narrow entry for the device type."""
+    return _tuned(device, dtype) or NARROW.get(device.kind) or builtin_config(device)
+
+
 def config_for(device, dtype) -> Config:
     """The tuned configuration stored for (device, driver, dtype), else the built-in one."""
+    return _tuned(device, dtype) or builtin_config(device)
+
+
+def _tuned(device, dtype):
     entry = _read_store().get(_key(device, _dtype(dtype)))
     if entry is not None:
         try:
             return Config(**entry["config"])
         except (KeyError, TypeError):
             pass
-    return builtin_config(device)
+    return None
 
 
 def forget(device) -> None:

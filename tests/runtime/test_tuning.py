@@ -38,6 +38,7 @@ def test_template_renders_and_builds_with_defaults(dev):
 
 
 @pytest.mark.parametrize("cfg", sorted(set(tuning.BUILTIN.values()) | set(tuning.VECTOR.values())
+                                       | set(tuning.NARROW.values())
                                        | {Config(64, 64, 32, 4, 4, 4, True, True)}),
                          ids=lambda c: c.describe())
 def test_builtin_configs_correct_at_odd_sizes(dev, cfg):
