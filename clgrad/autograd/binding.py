@@ -59,6 +59,7 @@ _NOT_OPS = frozenset({
 _METHODS = ("view", "view_as", "reshape", "reshape_as", "flatten", "transpose", "swapaxes",
             "swapdims", "t", "permute", "expand", "expand_as", "squeeze", "unsqueeze", "narrow",
             "select", "unbind", "clone", "contiguous", "to", "float", "double", "half", "type",
+            "cpu", "cuda",
             "repeat", "__getitem__")
 _NOT_GUARDED = frozenset({"requires_grad_", "detach_"})
 _REFLECTED = {"__radd__": "add", "__rsub__": "sub", "__rmul__": "mul", "__rtruediv__": "div",

@@ -22,6 +22,7 @@ class Rule(Function):
 
     _backward_suffix = "0"
     _pad_grads = True
+    _returns_self = False      # the op may hand back its input itself (to, contiguous): as is
 
     @staticmethod
     def save(ctx, out, *args, **kwargs) -> None:
@@ -38,6 +39,8 @@ class Rule(Function):
         _set(False)
         try:
             out = raw(*args, **kwargs)
+            if cls._returns_self and out is args[0]:
+                return out
             cls.save(ctx, out, *args, **kwargs)
         finally:
             _set(True)
@@ -172,7 +175,7 @@ _unary("reciprocal", lambda x, out: -out * out)
 _unary("log1p", lambda x, out: (1 + x).reciprocal())
 _unary("expm1", lambda x, out: out + 1)
 _unary("clone", lambda x, out: 1.0)
-_unary("contiguous", lambda x, out: 1.0)
+_unary("contiguous", lambda x, out: 1.0)._returns_self = True
 
 
 @rule("clamp", "clamp_min", "clamp_max", "clip")
@@ -507,8 +510,12 @@ class Index(Rule):
         return grad, None
 
 
-@rule("to", "float", "double", "half", "type")
-class Cast(Rule):
+@rule("to", "float", "double", "half", "type", "cpu", "cuda")
+class ToCopy(Rule):
+    """Casts and device moves: the gradient goes back to the input's dtype and device."""
+
+    _returns_self = True
+
     @staticmethod
     def save(ctx, out, x, *args, **kwargs):
         ctx.dtype, ctx.device = x.dtype, x.device

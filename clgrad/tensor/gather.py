@@ -278,7 +278,9 @@ def masked_fill_(self: Tensor, mask: Tensor, value) -> Tensor:
 def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
     """A copy of `input` with `value` where `mask` is True (one pass)."""
     _check_masked("masked_fill", mask, value)
-    out = Tensor._empty(input._shape, input.dtype, input.device)
+    shape = input._shape if mask._shape == input._shape else \
+        tuple(broadcast_shapes(input._shape, mask._shape))       # as PyTorch: both broadcast
+    out = Tensor._empty(shape, input.dtype, input.device)
     return run(OPS["where"], (mask, value, input), out=out, unsafe=True)
 
 

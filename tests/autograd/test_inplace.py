@@ -179,3 +179,19 @@ def test_fresh_gradient_is_taken_but_never_one_someone_holds():
     (x.mm(w.detach()) + b).sum().backward()
     b.grad.add_(1)
     np.testing.assert_array_equal(leaf_hook[0].numpy(), [4.0, 4.0])
+
+
+def test_no_op_casts_return_the_tensor_itself():
+    w = clgrad.ones(2, requires_grad=True)
+    assert w.cpu() is w and w.to("cpu") is w and w.float() is w and w.contiguous() is w
+    assert w.double().grad_fn.name() == "ToCopyBackward0"
+
+
+def test_masked_fill_broadcasts_its_input_and_its_gradient_sums_back():
+    ours = clgrad.zeros(3, 1, requires_grad=True)
+    theirs = torch.zeros(3, 1, requires_grad=True)
+    for lib, x in ((clgrad, ours), (torch, theirs)):
+        y = x.masked_fill(lib.tensor([[True, False]]), 2.0)
+        assert tuple(y.shape) == (3, 2)
+        (y * lib.arange(6.0).reshape(3, 2)).sum().backward()
+    np.testing.assert_array_equal(ours.grad.numpy(), theirs.grad.numpy())
