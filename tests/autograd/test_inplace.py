@@ -195,3 +195,12 @@ def test_masked_fill_broadcasts_its_input_and_its_gradient_sums_back():
         assert tuple(y.shape) == (3, 2)
         (y * lib.arange(6.0).reshape(3, 2)).sum().backward()
     np.testing.assert_array_equal(ours.grad.numpy(), theirs.grad.numpy())
+
+
+def test_implicit_root_gradient_survives_a_hook_writing_into_it():
+    x = clgrad.tensor([2.0], requires_grad=True)
+    y = x * 3
+    y.register_hook(lambda g: g.mul_(5))       # writes into the implicit gradient
+    y.sum().backward()
+    (x * 3).sum().backward()                   # a fresh implicit 1 again
+    np.testing.assert_array_equal(x.grad.numpy(), [15.0 + 3.0])
