@@ -116,7 +116,8 @@ class AccumulateGrad(Node):
 
 def edge(t: Tensor) -> tuple:
     """(node, output number) through which a gradient reaches `t`."""
-    refresh(t)
+    if t._base is not None:
+        refresh(t)
     if t.grad_fn is not None:
         return t.grad_fn, t._output_nr
     ref = t._grad_accumulator
@@ -224,6 +225,8 @@ def _record(ctx: Node, args, outputs):
             edges.append(_NO_EDGE)
             meta.append(None)
     ctx.next_functions, ctx._meta = tuple(edges), tuple(meta)
+    if type(outputs) is Tensor and not ctx._dirty and not ctx._non_differentiable:
+        return _record_one(ctx, args, outputs)
     single = not isinstance(outputs, tuple)
     outs = (outputs,) if single else outputs
     ctx.n_outputs = len(outs)
@@ -249,6 +252,22 @@ def _record(ctx: Node, args, outputs):
     if single:
         return result[0]
     return type(outputs)(*result) if hasattr(outputs, "_fields") else tuple(result)
+
+
+def _record_one(ctx: Node, args, out: Tensor) -> Tensor:
+    """_record for the common case: one output, nothing marked dirty or non-differentiable."""
+    for a in args:
+        if out is a:
+            out = out.detach()            # an input returned as-is: a new view of it
+            break
+    ctx._output_meta = ((out._shape, out.dtype, out._storage.device),)
+    if out.dtype.is_floating_point:
+        out.grad_fn, out._output_nr, out._requires_grad = ctx, 0, True
+        if ctx._saved:
+            _unlink_saved_outputs(ctx, (out,))
+    else:
+        out._requires_grad = False
+    return out
 
 
 def _unlink_saved_outputs(ctx: Node, outputs) -> None:

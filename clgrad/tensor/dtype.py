@@ -170,9 +170,14 @@ def wrap_int(value: int, d: dtype) -> int:
     return value % (1 << bits)
 
 
+_FLOAT_MAX = {float16: float(np.finfo(np.float16).max),
+              float32: float(np.finfo(np.float32).max)}
+
+
 def to_float(value: float, d: dtype) -> float:
     """`value` for a float kernel argument of `d`: beyond its range it becomes +-inf."""
-    if d is not float64 and math.isfinite(value) and abs(value) > float(np.finfo(d.np).max):
+    limit = _FLOAT_MAX.get(d)
+    if limit is not None and abs(value) > limit and math.isfinite(value):
         return math.copysign(math.inf, value)
     return value
 
