@@ -160,7 +160,7 @@ def _roots(tensors, grads, create_graph):
             raise RuntimeError(f"Mismatch in shape: grad_output[0] has a shape of "
                                f"{list(g._shape)} and output[0] has a shape of "
                                f"{list(t._shape)}.")
-        out.append(g if create_graph else g.detach())
+        out.append(g.detach() if g.requires_grad and not create_graph else g)
     return tensors, out
 
 

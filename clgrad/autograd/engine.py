@@ -200,12 +200,13 @@ def _accumulate(t: Tensor, g: Tensor, create_graph: bool) -> None:
         # .grad gets dense storage of its own (later add_ must not reach a shared g): a
         # fresh gradient nobody else holds is taken as it is, anything else is copied.
         fresh = not create_graph and _unshared(g)
-        g = g if create_graph else g.detach()
+        if g._requires_grad and not create_graph:
+            g = g.detach()
         t._grad = g if fresh else g.clone()
     elif create_graph:
         t._grad = t._grad + g
     else:
-        t._grad.add_(g.detach())
+        t._grad.add_(g)           # grad mode is off here: nothing is recorded
 
 
 def _unshared(g: Tensor) -> bool:
