@@ -14,7 +14,7 @@ import warnings
 from . import dtype as dt
 from . import reduction, results
 from .elementwise import Op, resize_out, run
-from .shape import normalize_dim
+from .shape import Size, contiguous_strides, normalize_dim
 from .tensor import Tensor
 
 reduction.Tensor = Tensor
@@ -40,6 +40,9 @@ def _dims(x: Tensor, dim, empty_is_all: bool = True) -> tuple:
 def _finish(x: Tensor, dims: tuple, keepdim: bool, result: Tensor) -> Tensor:
     if keepdim and dims:
         shape = tuple(1 if d in dims else s for d, s in enumerate(x._shape))
+        if result._contig:           # a fresh result: the same storage under its kept dims
+            return Tensor._make(result._storage, Size(shape), contiguous_strides(shape),
+                                result._offset, result.dtype)
         return result.view(shape)
     return result
 
