@@ -36,6 +36,8 @@ class Allocator:
                     f"{self.device.global_mem_size} bytes; {exc})") from None
 
     def stats(self) -> dict:
+        """bytes_cached is what the pool holds beyond the bytes tensors asked for: its
+        cached blocks plus the size-class rounding of live ones."""
         pool = self.pool
         return {"bytes_in_use": pool.active_bytes,
                 "bytes_cached": pool.managed_bytes - pool.active_bytes,
