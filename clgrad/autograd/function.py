@@ -96,14 +96,6 @@ class Node:
         self._pre_hooks.setdefault(output_nr, []).append(hook)
 
 
-class Rebasing(Node):
-    """A base's grad_fn after an in-place op on one of its views (inplace.CopySlices):
-    `refresh(view)` gives an older view of the same base a grad_fn that reads the new base."""
-
-    def refresh(self, view: Tensor) -> None:
-        raise NotImplementedError
-
-
 class AccumulateGrad(Node):
     """The end of every path to a leaf: adds the incoming gradient to `variable.grad`."""
 
@@ -116,8 +108,8 @@ class AccumulateGrad(Node):
 
 def edge(t: Tensor) -> tuple:
     """(node, output number) through which a gradient reaches `t`."""
-    if t._base is not None:
-        refresh(t)
+    if t._base is not None and t._storage.version != t._view_version:
+        refresh_view(t)
     if t.grad_fn is not None:
         return t.grad_fn, t._output_nr
     ref = t._grad_accumulator
@@ -128,11 +120,9 @@ def edge(t: Tensor) -> tuple:
     return node, 0
 
 
-def refresh(t: Tensor) -> None:
-    """A view made before an in-place op on another view of its base reads the new base."""
-    base = t._base
-    if base is not None and isinstance(base.grad_fn, Rebasing):
-        base.grad_fn.refresh(t)
+def refresh_view(t: Tensor) -> None:
+    """Set by inplace.py: give a view whose base was written in place since the view's
+    grad_fn was set a grad_fn that reads the base's current history."""
 
 
 def wants_grad(args, kwargs) -> bool:

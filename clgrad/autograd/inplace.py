@@ -12,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..tensor.tensor import Tensor
-from .function import Node, Rebasing, edge, refresh, wants_grad
+from . import function
+from .function import Node, edge, wants_grad
 from .grad_mode import _set, is_grad_enabled
 from .ops import Rule, rule
 
@@ -39,7 +40,8 @@ def inplace(raw, name: str, cls):
             raise NotImplementedError(f"the derivative of {name} is not implemented yet (an "
                                       "input requires grad); wrap the call in "
                                       "clgrad.no_grad() or use the out-of-place form")
-        refresh(self)
+        if self._base is not None and self._storage.version != self._view_version:
+            refresh_view(self)
         old = _snapshot(self)
         args = tuple(old if a is self else a for a in args)
 
@@ -71,7 +73,29 @@ def _rebase(view: Tensor, base: Tensor) -> None:
     positions = _positions(view, base)
     copy = CopySlices(base, view, positions)
     base.grad_fn, base._output_nr, base._requires_grad = copy, 0, True
-    view.grad_fn, view._output_nr = AsStridedBackward0(base, view, positions, copy), 0
+    view.grad_fn, view._output_nr = AsStridedBackward0(base, view, positions, (copy, 0)), 0
+    view._view_version = view._storage.version
+
+
+def refresh_view(view: Tensor) -> None:
+    """The base of `view` was written in place after the view's grad_fn was set (through
+    the base itself or another view): unless the view's own chain of view nodes already
+    reads the base's current history, give it one that does (as PyTorch regenerates it)."""
+    view._view_version = view._storage.version
+    base = view._base
+    if base.grad_fn is None:
+        return
+    node = view.grad_fn
+    for _ in range(16):
+        if node is None or node is base.grad_fn:
+            break
+        node = node.next_functions[0][0] if node.next_functions else None
+    if node is not base.grad_fn:
+        view.grad_fn = AsStridedBackward0(base, view, _positions(view, base), edge(base))
+        view._output_nr, view._requires_grad = 0, True
+
+
+function.refresh_view = refresh_view
 
 
 def _positions(view: Tensor, base: Tensor) -> np.ndarray:
@@ -98,20 +122,8 @@ class _Rebased(Node):
         self.needs_input_grad = tuple(t.requires_grad for t in inputs)
 
 
-class CopySlices(_Rebased, Rebasing):
+class CopySlices(_Rebased):
     """The base after an in-place op on its view: the view's region comes from the op."""
-
-    def refresh(self, view: Tensor) -> None:
-        """Point `view` (of this node's base) at the new base unless it already reads it."""
-        node = view.grad_fn
-        for _ in range(16):                      # a view's own chain of view nodes
-            if node is None or node is self:
-                break
-            node = node.next_functions[0][0] if node.next_functions else None
-        if node is not self:
-            base = view._base
-            view.grad_fn = AsStridedBackward0(base, view, _positions(view, base), self)
-            view._output_nr, view._requires_grad = 0, True
 
     def __init__(self, base: Tensor, view: Tensor, positions: np.ndarray):
         from ..tensor.creation import ones
@@ -132,8 +144,8 @@ class CopySlices(_Rebased, Rebasing):
 class AsStridedBackward0(_Rebased):
     """A view read out of its (rebased) base: its gradient lands on its positions."""
 
-    def __init__(self, base: Tensor, view: Tensor, positions: np.ndarray, source: Node):
-        self.next_functions = ((source, 0),)
+    def __init__(self, base: Tensor, view: Tensor, positions: np.ndarray, source: tuple):
+        self.next_functions = (source,)
         self._shapes((base,), view)
         self.index = Tensor._from_host(positions.reshape(-1), base._storage.device)
         self.numel = base._numel

@@ -45,6 +45,7 @@ class Tensor:
         "_shape",
         "_storage",
         "_stride",
+        "_view_version",
         "dtype",
         "grad_fn",
     )
@@ -79,6 +80,7 @@ class Tensor:
         t._contig = is_contiguous(shape, stride)
         t._requires_grad = False
         t._grad = t.grad_fn = t._grad_accumulator = t._hooks = t._base = None
+        t._view_version = 0
         t._output_nr = 0
         t._retains_grad = False
         return t
@@ -101,6 +103,7 @@ class Tensor:
         t._contig = True
         t._requires_grad = False
         t._grad = t.grad_fn = t._grad_accumulator = t._hooks = t._base = None
+        t._view_version = 0
         t._output_nr = 0
         t._retains_grad = False
         return t
@@ -110,6 +113,7 @@ class Tensor:
         t = Tensor._make(self._storage, Size(shape), tuple(stride),
                          self._offset if offset is None else offset, self.dtype)
         t._base = self._base if self._base is not None else self
+        t._view_version = self._storage.version    # autograd: was the base written since?
         return t
 
     # -- metadata --------------------------------------------------------------------------

@@ -48,7 +48,15 @@ PROGRAMS = {
     "setitem mask": lambda lib, x: _setitem_mask(x),
     "setitem index tensor": lambda lib, x: _setitem_index(lib, x),
     "view then base use": lambda lib, x: _view_then_base(x),
+    "base in-place, older view used": lambda lib, x: _base_then_view(x),
 }
+
+
+def _base_then_view(x):
+    y = x * 1
+    v = y[1:3].t()                 # made before the base changes
+    y.mul_(x.cos())
+    return (v * v).sum() + y.sum()
 
 
 def _iadd(y, z):
