@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import sys
 
+from ..tensor.elementwise import run
+from ..tensor.ops import OPS
+from ..tensor.reduce import sum_dims
 from ..tensor.shape import Size, contiguous_strides
 from ..tensor.tensor import Tensor
 from .function import AccumulateGrad, edge
@@ -169,10 +172,10 @@ def _sum_to(g: Tensor, shape, node, i: int) -> Tensor:
                            f"{list(shape)}")
     if not dims:
         return g.reshape(shape)
-    summed = g.sum(dims, keepdim=True)
-    if is_grad_enabled():                        # create_graph: keep it differentiable
-        return summed.reshape(shape)
+    if is_grad_enabled() or not g.dtype.is_floating_point:   # create_graph: differentiable
+        return g.sum(dims, keepdim=True).reshape(shape)
     # A fresh tensor of its own (not a view), so accumulation may take it as it is.
+    summed = sum_dims(g, dims)
     return Tensor._make(summed._storage, Size(shape), contiguous_strides(shape), 0, g.dtype)
 
 
@@ -206,7 +209,7 @@ def _accumulate(t: Tensor, g: Tensor, create_graph: bool) -> None:
     elif create_graph:
         t._grad = t._grad + g
     else:
-        t._grad.add_(g)           # grad mode is off here: nothing is recorded
+        run(OPS["add"], (t._grad, g), out=t._grad)      # t.grad += g: nothing to record
 
 
 def _unshared(g: Tensor) -> bool:

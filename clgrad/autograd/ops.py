@@ -227,7 +227,7 @@ class WhereMethod(Rule):
 def _keep(g, shape, dim, keepdim):
     """The gradient of a reduction over `dim`, with the reduced dims back as size 1."""
     if keepdim or dim is None or not shape:
-        return g.reshape([1] * len(shape)) if dim is None else g
+        return g               # dim None: a 0-d g (or all-ones shape) broadcasts as it is
     dims = dim if isinstance(dim, (tuple, list)) else (dim,)
     dims = sorted(d % len(shape) for d in dims) if dims else range(len(shape))
     for d in dims:

@@ -120,6 +120,13 @@ def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None, out=None)
     return _out(_simple(input, dim, keepdim, spec), out)
 
 
+def sum_dims(x: Tensor, dims: tuple) -> Tensor:
+    """x summed over `dims` (sorted, normalised; x floating): the output has the kept dims
+    only. No argument handling: autograd's broadcast reduction calls it per backward."""
+    spec = Spec("sum", x.dtype, _acc(x.dtype), x.dtype, kahan=True)
+    return reduction.reduce(x, dims, spec)[0]
+
+
 def prod(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None, out=None) -> Tensor:
     """Product over `dim` (one int, or None for all)."""
     if isinstance(dim, (tuple, list)):
