@@ -10,7 +10,7 @@ from .device import (
                      set_default_device,
 )
 from .errors import DeviceUnavailableError, KernelBuildError, OutOfMemoryError
-from .memory import empty_cache, memory_stats
+from .memory import empty_cache, get_memory_limit, memory_stats, set_memory_limit
 from .tuning import tune_matmul
 
 __all__ = [
@@ -24,8 +24,10 @@ __all__ = [
                      "device",
                      "device_table",
                      "empty_cache",
+                     "get_memory_limit",
                      "gpu_count",
                      "memory_stats",
                      "set_default_device",
+                     "set_memory_limit",
                      "tune_matmul",
 ]

@@ -17,7 +17,7 @@ import pyopencl as cl
 from mako.lookup import TemplateLookup
 
 from . import config
-from .errors import KernelBuildError
+from .errors import KernelBuildError, OutOfMemoryError
 
 KERNEL_DIR = Path(__file__).parent / "kernels"
 _lookup = TemplateLookup(directories=[str(KERNEL_DIR)], strict_undefined=True)
@@ -76,7 +76,30 @@ def launch(device, kernel, n: int, *args) -> None:
     """Run `kernel` over `n` work-items (rounded up to the device's work-group size).
 
     Kernels guard against the padding work-items themselves (index >= their size argument).
+    A launch the driver refuses raises `launch_error`'s RuntimeError.
     """
     wg = device.work_group
-    kernel(device.queue, ((n + wg - 1) // wg * wg,), (wg,), *args)
+    size = (n + wg - 1) // wg * wg
+    try:
+        kernel(device.queue, (size,), (wg,), *args)
+    except cl.Error as exc:
+        raise launch_error(device, kernel, (size,), (wg,), exc) from exc
+
+
+def launch_error(device, kernel, global_size, local_size, exc: cl.Error) -> RuntimeError:
+    """The error for a kernel the driver refused to enqueue (pyopencl.Error `exc`).
+
+    Ops that call a kernel directly on their hot path raise this from their
+    ``except pyopencl.Error`` clause (free when nothing fails). A driver that allocates
+    buffers lazily reports running out of memory here, so that case is OutOfMemoryError.
+    Only the refused kernel is not enqueued: earlier kernels of a multi-kernel op have run.
+    """
+    name = getattr(kernel, "function_name", None) or repr(kernel)
+    what = (f"Launching kernel {name} on {device} ({device.name}) with global size "
+            f"{tuple(global_size)} and work-group {tuple(local_size)} failed: {exc}")
+    if getattr(exc, "code", None) == cl.status_code.MEM_OBJECT_ALLOCATION_FAILURE:
+        return OutOfMemoryError(f"{device}: out of memory: {what}. The driver allocates "
+                                "buffers when first used: free tensors, or cap clgrad below "
+                                "what the device really has (clgrad.runtime.set_memory_limit).")
+    return RuntimeError(f"{what}. The kernel was not run.")
 
