@@ -78,6 +78,17 @@ def _view3(x, shape, stride, offset):
     return Tensor._make(x._storage, tuple(shape), tuple(stride), offset, x.dtype)
 
 
+class _Operand:
+    """A matrix's storage seen as (1, rows, cols): all that _gemm reads of a tensor, without
+    making a Tensor (mm's per-call path)."""
+
+    __slots__ = ("_offset", "_shape", "_storage", "_stride", "dtype")
+
+    def __init__(self, x):
+        self._storage, self._offset, self.dtype = x._storage, x._offset, x.dtype
+        self._shape, self._stride = (1, *x._shape), (0, *x._stride)
+
+
 def _as3(x):
     """A matrix as a (1, rows, cols) view."""
     return Tensor._make(x._storage, (1, *x._shape), (0, *x._stride), x._offset, x.dtype)
@@ -197,7 +208,7 @@ def mm(input, mat2, *, out=None):
     _mm_checks(input, mat2)
     res = _output(out, (input._shape[0], mat2._shape[1]), input.dtype, input.device)
     if out is None:                    # the per-call path: no aliasing, one batch
-        _gemm(_as3(input), _as3(mat2), _as3(res))
+        _gemm(_Operand(input), _Operand(mat2), _Operand(res))
     else:
         _batched(_as3(input), _as3(mat2), _as3(res))
     return res
