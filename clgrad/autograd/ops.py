@@ -35,7 +35,7 @@ class Rule(Function):
                                "don't support automatic differentiation, but one of the "
                                "arguments requires grad.")
         ctx = cls._node_class()
-        ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+        ctx.needs_input_grad = tuple([isinstance(a, Tensor) and a._requires_grad for a in args])
         _set(False)
         try:
             out = raw(*args, **kwargs)

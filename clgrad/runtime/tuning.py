@@ -177,7 +177,11 @@ def launch(device, kernel, cfg: Config, m: int, n: int, k: int, batch: int, alph
         grid = (tiles_m * cfg.wgn, tiles_n * cfg.wgm, batch)
     else:
         grid = (tiles_n * cfg.wgn, tiles_m * cfg.wgm, batch)
-    kernel(device.queue, grid, (cfg.wgn, cfg.wgm, 1), m, n, k, alpha, beta, *a, *b, *c, *d)
+    local = (cfg.wgn, cfg.wgm, 1)
+    try:
+        kernel(device.queue, grid, local, m, n, k, alpha, beta, *a, *b, *c, *d)
+    except cl.Error as exc:
+        raise program.launch_error(device, kernel, grid, local, exc) from None
 
 
 # -- the tuner ---------------------------------------------------------------------------------

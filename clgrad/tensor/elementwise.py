@@ -9,6 +9,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import pyopencl as cl
 
 from ..runtime import program
 from . import dtype as dt
@@ -109,15 +110,22 @@ def run(op: Op, operands, out=None, result_dtype=None, unsafe=False, compute=Non
         shape = broadcast_shapes(*[x._shape for x in operands if isinstance(x, Tensor)])
     if out is None:
         out = Tensor._empty(shape, result, device)
-    else:
-        if out._shape != shape and not (fill or unsafe) and all(x is not out for x in operands):
-            resize_out(out, shape, op.name)    # out= (not in-place): PyTorch resizes it
-        _check_out(op, out, shape, result, device, unsafe, fill)
-        result = out.dtype
-        operands = _unalias(operands, out)
+        if out._numel:
+            _launch(op, operands, out, compute, result, device, same_shape)
+        return out
+    target = out
+    if out._shape != shape and not (fill or unsafe) and all(x is not out for x in operands):
+        # out= (not in-place) of another shape: PyTorch resizes it. The result goes to new
+        # storage that `out` adopts once the launch went through.
+        out = Tensor._empty(tuple(shape), out.dtype, out._storage.device)
+    _check_out(op, out, shape, result, device, unsafe, fill)
+    operands = _unalias(operands, out)
     if out._numel:
-        _launch(op, operands, out, compute, result, device, same_shape)
-    return out
+        _launch(op, operands, out, compute, out.dtype, device, same_shape)
+    out._storage.version += 1              # written: only once the launch went through
+    if out is not target:
+        resize_out(target, shape, op.name, fresh=out)
+    return target
 
 
 def _check_out(op, out, shape, result, device, unsafe, fill):
@@ -136,18 +144,18 @@ def _check_out(op, out, shape, result, device, unsafe, fill):
                            f"written-to tensor (shape {list(out._shape)}, strides "
                            f"{list(out._stride)}) refers to a single memory location. Please "
                            "clone() the tensor before performing the operation.")
-    out._storage.version += 1
 
 
-def resize_out(out, shape, name: str = "", stacklevel: int = 4) -> None:
-    """Give an out= tensor new storage of `shape`, as PyTorch resizes out= tensors (with its
-    warning when `out` had elements); `name` prefixes the warning with the op."""
+def resize_out(out, shape, name: str = "", stacklevel: int = 4, fresh=None) -> None:
+    """Give an out= tensor new storage of `shape` (`fresh`'s, if given), as PyTorch resizes
+    out= tensors (with its warning when `out` had elements); `name` prefixes the warning."""
     if out._numel:
         warnings.warn(f"{name + ': ' if name else ''}An output with one or more elements was "
                       f"resized since it had shape {list(out._shape)}, which does not match the "
                       f"required output shape {list(shape)}.", UserWarning,
                       stacklevel=stacklevel)
-    fresh = Tensor._empty(tuple(shape), out.dtype, out._storage.device)
+    if fresh is None:
+        fresh = Tensor._empty(tuple(shape), out.dtype, out._storage.device)
     out._storage, out._shape, out._stride = fresh._storage, fresh._shape, fresh._stride
     out._offset, out._numel, out._contig = 0, fresh._numel, True
 
@@ -205,7 +213,11 @@ def _launch(op, operands, out, compute, result, device, same_shape):
     kernel = device.kernels.get(key) or _compile(op, key, device)
     wg = device.work_group
     items = (n + device.chunk - 1) // device.chunk
-    kernel(device.queue, ((items + wg - 1) // wg * wg,), (wg,), *args)
+    size = ((items + wg - 1) // wg * wg,)
+    try:
+        kernel(device.queue, size, (wg,), *args)
+    except cl.Error as exc:
+        raise program.launch_error(device, kernel, size, (wg,), exc) from None
     if sync:
         device.queue.finish()
 

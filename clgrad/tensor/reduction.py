@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 
 import numpy as np
+import pyopencl as cl
 
 from ..runtime import program
 from . import dtype as dt
@@ -229,7 +230,7 @@ def _run(device, spec, mode, idx, src, dst, kshape, kst, rshape, rst, m, parts, 
     args += [m, parts, part_len, spec.count]
     wg = device.work_group
     if mode == "group":
-        kernel(device.queue, (m * parts * wg,), (wg,), *args)
+        _enqueue(device, kernel, (m * parts * wg,), (wg,), args)
         return
     items = m * parts
     if mode == "band":
@@ -239,7 +240,14 @@ def _run(device, spec, mode, idx, src, dst, kshape, kst, rshape, rst, m, parts, 
         items = m // kshape[-1] * -(-kshape[-1] // width) * parts
     if items < 4 * wg:
         wg = 1                  # a few long work-items: one per CPU task
-    kernel(device.queue, ((items + wg - 1) // wg * wg,), (wg,), *args)
+    _enqueue(device, kernel, ((items + wg - 1) // wg * wg,), (wg,), args)
+
+
+def _enqueue(device, kernel, size, local, args) -> None:
+    try:
+        kernel(device.queue, size, local, *args)
+    except cl.Error as exc:
+        raise program.launch_error(device, kernel, size, local, exc) from None
 
 
 def _compile(device, key, spec, inputs, out, first, aux):
