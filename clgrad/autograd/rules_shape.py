@@ -315,6 +315,11 @@ class Repeat(Rule):
 # -- gather and scatter -----------------------------------------------------------------------
 @rule("gather")
 class Gather(Rule):
+    """Reads along `dim` at an index: the gradient is added into zeros at the same index by
+    the op's adjoint (scatter_add for gather, index_add for index_select)."""
+
+    adjoint = "scatter_add"
+
     @staticmethod
     def save(ctx, out, x, dim, index, **_):
         ctx.dim, ctx.shape = dim, x._shape
@@ -323,7 +328,7 @@ class Gather(Rule):
     @staticmethod
     def backward(ctx, g):
         (index,) = ctx.saved_tensors
-        return _zeros(ctx.shape, g).scatter_add(ctx.dim, index, g)
+        return getattr(_zeros(ctx.shape, g), ctx._function.adjoint)(ctx.dim, index, g)
 
 
 @rule("scatter")
@@ -355,17 +360,8 @@ RULES["scatter_add"] = type("ScatterAdd", (Scatter,), {"accumulates": True,
 
 
 # -- the index_* family -----------------------------------------------------------------------
-@rule("index_select")
-class IndexSelect(Rule):
-    @staticmethod
-    def save(ctx, out, x, dim, index, **_):
-        ctx.dim, ctx.shape = dim, x._shape
-        ctx.save_for_backward(index)
-
-    @staticmethod
-    def backward(ctx, g):
-        (index,) = ctx.saved_tensors
-        return _zeros(ctx.shape, g).index_add(ctx.dim, index, g)
+RULES["index_select"] = type("IndexSelect", (Gather,), {"adjoint": "index_add",
+                                                         "__module__": __name__})
 
 
 @rule("index_add")
