@@ -33,10 +33,33 @@ def build(device, source: str, name: str) -> cl.Program:
     options = list(device.build_options)
     if config.debug():
         print(f"clgrad: building {name} for {device} {options}", file=sys.stderr)
+    if device.is_simulator:
+        return _build_uncached(device, source, name, options)
     try:
         return cl.Program(device.context, source).build(options=options)
     except cl.Error as exc:
         raise _build_error(device, source, name, options, str(exc)) from None
+
+
+def _build_uncached(device, source: str, name: str, options: list) -> cl.Program:
+    """Build for a simulator without pyopencl's binary cache.
+
+    Oclgrind checks the program it compiled itself: a build that goes through pyopencl's
+    cache (which reads the binary back) makes its uninitialised-value check report stores of
+    fully written buffers, and a cached binary would ignore OCLGRIND_BUILD_OPTIONS.
+    """
+    raw = cl._cl._Program(device.context, source)
+    try:
+        raw.build(" ".join(options).encode())
+    except cl.Error as exc:
+        try:
+            log = raw.get_build_info(device.cl_device, cl.program_build_info.LOG)
+        except cl.Error:
+            log = ""
+        raise _build_error(device, source, name, options, f"{exc}\n{log}") from None
+    program = cl.Program(raw)
+    program._source = source      # what pyopencl looks up when a kernel is created
+    return program
 
 
 def _build_error(device, source: str, name: str, options: list, log: str) -> KernelBuildError:

@@ -1,0 +1,92 @@
+"""Elementwise kernels on Oclgrind: dense, strided (nd), broadcast 'one' operands, scalars."""
+import numpy as np
+import pytest
+from oclgrind_helpers import close, layouts
+
+import clgrad
+
+pytestmark = pytest.mark.oclgrind
+
+SHAPES = [(), (0, 5), (257,), (3, 37), (2, 3, 5)]
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=str)
+def test_binary_layouts(dev, shape):
+    rng = np.random.default_rng(1)
+    a = rng.uniform(-3, 3, shape).astype(np.float32)
+    b = rng.uniform(1, 3, shape).astype(np.float32)
+    for (_, x), (_, y) in zip(layouts(a, dev), reversed(layouts(b, dev))):
+        close(x + y, a + b)
+        close(x * 2.5 - y, a * 2.5 - b)
+        close(x / y, a / b)
+        close(clgrad.maximum(x, y), np.maximum(a, b))
+        close(x < y, a < b)
+
+
+@pytest.mark.parametrize("dtype", ["int32", "int64", "uint8", "float64", "bool"])
+def test_dtypes_and_promotion(dev, dtype):
+    rng = np.random.default_rng(2)
+    a = (rng.integers(0, 9, (5, 7)) if dtype != "bool" else rng.random((5, 7)) < .5)
+    a = a.astype(dtype)
+    b = rng.uniform(-2, 2, (7,)).astype(np.float32)
+    for _, x in layouts(a, dev):
+        close(x + clgrad.tensor(b, device=dev), a + b)         # promotion, broadcast
+        if dtype not in ("bool", "uint8"):
+            close(x * 3 - 1, (a * 3 - 1).astype(dtype))
+        if dtype in ("int32", "int64"):
+            close(x // 4, a // 4)
+            close(x % 3, a % 3)
+            close(x ** 2, a ** 2)
+        close(x.to(clgrad.float32), a.astype(np.float32))
+
+
+def test_one_element_operands(dev):
+    rng = np.random.default_rng(3)
+    a = rng.uniform(-1, 1, (4, 33)).astype(np.float32)
+    s = np.float32(1.5)
+    x = clgrad.tensor(a, device=dev)
+    one = clgrad.tensor(s, device=dev)                     # 0-d: read once, broadcast
+    close(x * one, a * s)
+    close(one - x[:, ::3], s - a[:, ::3])
+    close(x + clgrad.tensor([[2.0]], device=dev), a + 2)
+    close(clgrad.where(x > 0, x, one), np.where(a > 0, a, s))
+
+
+def test_unary_and_float_helpers(dev):
+    rng = np.random.default_rng(4)
+    a = rng.uniform(0.5, 4, (3, 19)).astype(np.float32)
+    for _, x in layouts(a, dev):
+        close(x.exp(), np.exp(a), rtol=1e-5)
+        close(x.sqrt(), np.sqrt(a))
+        close(x.log(), np.log(a), rtol=1e-5, atol=1e-6)
+        close(-x.abs(), -np.abs(a))
+        close(x.clamp(1, 2), np.clip(a, 1, 2))
+        close(x // 0.7, a // np.float32(0.7))
+        close(x % 0.7, np.mod(a, np.float32(0.7)), rtol=1e-4, atol=1e-5)
+        close(x.sigmoid(), 1 / (1 + np.exp(-a)), rtol=1e-5)
+
+
+def test_generators(dev):
+    close(clgrad.arange(37, device=dev), np.arange(37))
+    close(clgrad.arange(0.5, 9.7, 0.3, device=dev), np.arange(0.5, 9.7, 0.3, dtype=np.float32))
+    close(clgrad.linspace(-1, 1, 41, device=dev), np.linspace(-1, 1, 41, dtype=np.float32))
+    close(clgrad.eye(5, 7, device=dev), np.eye(5, 7, dtype=np.float32))
+    close(clgrad.full((3, 5), 7, device=dev), np.full((3, 5), 7))
+    close(clgrad.zeros((0, 3), device=dev), np.zeros((0, 3), np.float32))
+    close(clgrad.ones((), device=dev), np.ones((), np.float32))
+
+
+def test_inplace_and_out(dev):
+    rng = np.random.default_rng(5)
+    a = rng.uniform(-1, 1, (6, 11)).astype(np.float32)
+    x = clgrad.tensor(a, device=dev)
+    x[:, 1::2] += 1                                  # strided in-place
+    a[:, 1::2] += 1
+    close(x, a)
+    x[1:] = x[:-1].clone()
+    a[1:] = a[:-1].copy()
+    close(x, a)
+    y = clgrad.tensor(a, device=dev)
+    y[1:] = y[:-1]                                  # overlapping: unaliased copy
+    a[1:] = a[:-1].copy()
+    close(y, a)
