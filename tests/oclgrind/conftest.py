@@ -22,10 +22,11 @@ import os
 import tempfile
 
 import pytest
-from oclgrind_helpers import OclgrindLog
 
 import clgrad
 from clgrad.tensor import reduction
+
+from .oclgrind_helpers import OclgrindLog
 
 device_module = importlib.import_module("clgrad.runtime.device")
 

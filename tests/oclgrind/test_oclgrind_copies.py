@@ -1,9 +1,10 @@
 """Copies and joins on Oclgrind: contiguous(), clone, to(), cat/stack, tensor <-> host."""
 import numpy as np
 import pytest
-from oclgrind_helpers import close, layouts
 
 import clgrad
+
+from .oclgrind_helpers import close, layouts
 
 pytestmark = pytest.mark.oclgrind
 

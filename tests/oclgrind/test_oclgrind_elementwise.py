@@ -1,9 +1,10 @@
 """Elementwise kernels on Oclgrind: dense, strided (nd), broadcast 'one' operands, scalars."""
 import numpy as np
 import pytest
-from oclgrind_helpers import close, layouts
 
 import clgrad
+
+from .oclgrind_helpers import close, layouts
 
 pytestmark = pytest.mark.oclgrind
 

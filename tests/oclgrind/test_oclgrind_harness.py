@@ -6,7 +6,8 @@ import sys
 import numpy as np
 import pyopencl as cl
 import pytest
-from oclgrind_helpers import OclgrindLog
+
+from .oclgrind_helpers import OclgrindLog
 
 pytestmark = pytest.mark.oclgrind
 

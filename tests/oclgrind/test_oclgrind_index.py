@@ -1,9 +1,10 @@
 """Indexing, scatter, scan, sort and random kernels on Oclgrind."""
 import numpy as np
 import pytest
-from oclgrind_helpers import close, layouts
 
 import clgrad
+
+from .oclgrind_helpers import close, layouts
 
 pytestmark = pytest.mark.oclgrind
 

@@ -5,11 +5,12 @@ NARROW cpu), any other kind (BUILTIN default). Sizes are not multiples of any ti
 """
 import numpy as np
 import pytest
-from oclgrind_helpers import close
 
 import clgrad
 from clgrad.runtime import tuning
 from clgrad.tensor import reduction
+
+from .oclgrind_helpers import close
 
 pytestmark = pytest.mark.oclgrind
 

@@ -8,10 +8,11 @@ second "loop" pass over the partials.
 """
 import numpy as np
 import pytest
-from oclgrind_helpers import close, layouts
 
 import clgrad
 from clgrad.tensor import reduction
+
+from .oclgrind_helpers import close, layouts
 
 pytestmark = pytest.mark.oclgrind
 
