@@ -20,6 +20,7 @@ from .tensor import Tensor
 _ARANGE = Op("arange", 2, "same", "a0 + i * a1", "a0 + i * a1")
 _LINSPACE = Op("linspace", 5, "same", "i < a3 ? a0 + i * a2 : a1 - (a4 - i) * a2")
 _EYE = Op("eye", 1, "same", None, "(i / a0) == (i % a0)")
+_INT64 = np.iinfo(np.int64)
 
 
 def _device(device):
@@ -34,12 +35,14 @@ def _finish(t: Tensor, requires_grad: bool) -> Tensor:
 
 def empty(*size, dtype=None, device=None, requires_grad=False, out=None, **_ignored):
     """An uninitialised tensor."""
+    dt.check_argument(dtype, "empty")
     t = Tensor._empty(parse_size(size), dtype or dt.get_default_dtype(), _device(device))
     return _finish(t, requires_grad)
 
 
 def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, **_ignored):
     """A tensor filled with `fill_value` (dtype inferred from it when not given)."""
+    dt.check_argument(dtype, "full")
     if dtype is None:
         dtype = dt.scalar_dtype(fill_value)
     t = Tensor._empty(parse_size((size,) if isinstance(size, int) else size), dtype,
@@ -81,6 +84,7 @@ def _range_dtype(d: dt.dtype, device):
 def arange(start=0, end=None, step=1, *, dtype=None, device=None, requires_grad=False,
            **_ignored):
     """Values from start (inclusive) to end (exclusive) in steps of `step`."""
+    dt.check_argument(dtype, "arange")
     if end is None:
         start, end = 0, start
     start, end, step = (x.item() if isinstance(x, Tensor) else x for x in (start, end, step))
@@ -89,6 +93,10 @@ def arange(start=0, end=None, step=1, *, dtype=None, device=None, requires_grad=
         dtype = dt.get_default_dtype() if is_float else dt.int64
     if dtype.category != dt.FLOAT and all(math.isfinite(x) for x in (start, end, step)):
         start, end, step = int(start), int(end), int(step)   # PyTorch truncates first
+    for x in (start, end, step):
+        if isinstance(x, numbers.Integral) and not _INT64.min <= x <= _INT64.max:
+            raise RuntimeError(f"arange: value {x} cannot be converted to type int64 without "
+                               f"overflow")
     if not all(math.isfinite(x) for x in (start, end, step)):
         raise RuntimeError(f"arange: unsupported range: {start} -> {end} (step {step})")
     if step == 0:
@@ -111,8 +119,12 @@ def arange(start=0, end=None, step=1, *, dtype=None, device=None, requires_grad=
 
 def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False, **_ignored):
     """`steps` evenly spaced values from start to end inclusive."""
+    dt.check_argument(dtype, "linspace")
     start, end = (x.item() if isinstance(x, Tensor) else x for x in (start, end))
-    if not isinstance(steps, numbers.Integral) or steps < 0:
+    if not isinstance(steps, numbers.Integral):
+        raise TypeError(f"linspace(): argument 'steps' must be int, not {type(steps).__name__} "
+                        f"({steps!r})")
+    if steps < 0:
         raise RuntimeError(f"linspace: number of steps must be a non-negative int, got {steps!r}")
     dtype = dtype or dt.get_default_dtype()
     t = Tensor._empty((steps,), dtype, _device(device))
@@ -128,6 +140,7 @@ def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False,
 
 def eye(n, m=None, *, dtype=None, device=None, requires_grad=False, **_ignored):
     """A 2-D tensor with ones on the diagonal."""
+    dt.check_argument(dtype, "eye")
     m = n if m is None else m
     for name, value in (("n", n), ("m", m)):
         if not isinstance(value, numbers.Integral) or value < 0:
@@ -150,15 +163,33 @@ def _host_data(data, dtype):
             array = np.array(data)
         except ValueError as exc:
             raise ValueError(f"expected a rectangular nested sequence of numbers: {exc}") from None
-        if array.dtype == object or array.dtype == np.uint64:
+        if array.dtype == np.uint64:
+            raise ValueError(f"Overflow when unpacking long long: {int(array.max())} does not "
+                             f"fit in int64")
+        if array.dtype == object:
             raise RuntimeError("Overflow when unpacking long: a value does not fit in int64 "
                                "(or the data mixes numbers with other objects)")
         if array.dtype.kind not in "biuf":
             raise TypeError(f"new(): invalid data type '{array.dtype.name}'")
         kinds = {"b": dt.bool_, "f": dt.get_default_dtype()}
         inferred = kinds.get(array.dtype.kind, dt.int64)
+        if dtype is not None:
+            _check_fits(array, dtype)
     target = dtype or inferred
     return np.asarray(array, dtype=target.np, order="C"), target
+
+
+def _check_fits(array: np.ndarray, target: dt.dtype) -> None:
+    """PyTorch's overflow check when Python numbers become an integer dtype (NaN and inf
+    never fit; negative numbers down to -max wrap into an unsigned type, as PyTorch lets them)."""
+    if target.category != dt.INT or not array.size:
+        return
+    info = np.iinfo(target.np)
+    low = -int(info.max) if info.min == 0 else int(info.min)
+    bad = ~((array >= low) & (array <= info.max))
+    if bad.any():
+        raise RuntimeError(f"value {array[bad].flat[0]} cannot be converted to type "
+                           f"{target.name} without overflow")
 
 
 def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False):
@@ -170,6 +201,7 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
                       "clgrad.tensor(sourceTensor).", UserWarning, stacklevel=2)
         t = data.detach().to(device or data.device, dtype or data.dtype, copy=True)
         return _finish(t, requires_grad)
+    dt.check_argument(dtype, "tensor")
     if data is None:
         raise TypeError("Could not infer dtype of NoneType")
     array, dtype = _host_data(data, dtype)

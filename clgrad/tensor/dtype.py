@@ -83,6 +83,13 @@ def from_numpy_dtype(np_dtype) -> dtype:
             "uint8, and bool.") from None
 
 
+def check_argument(value, op: str) -> None:
+    """TypeError unless `value` (a factory's `dtype=`) is None or a clgrad dtype."""
+    if value is not None and not isinstance(value, dtype):
+        raise TypeError(f"{op}(): argument 'dtype' must be clgrad.dtype, not "
+                        f"{type(value).__name__} ({value!r})")
+
+
 def get_default_dtype() -> dtype:
     return _default_float
 

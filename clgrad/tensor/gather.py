@@ -28,19 +28,27 @@ from .tensor import Tensor
 def _dim_index(input: Tensor, dim, index, op: str) -> tuple:
     """(dim, 1-D index) for the *_select/_copy/_add/_fill family (0-d input as 1-D)."""
     d = normalize_dim(dim, len(input._shape))
-    index = _index_arg(index, op)
+    index = _index_arg(index, op, input)
     if len(index._shape) > 1:
         raise IndexError(f"{op}(): Index is supposed to be a vector")
     return d, index.reshape(-1)
 
 
-def _index_arg(index, op: str) -> Tensor:
+def _index_arg(index, op: str, target: Tensor) -> Tensor:
     if not isinstance(index, Tensor):
         raise TypeError(f"{op}(): argument 'index' must be Tensor, not {type(index).__name__}")
     if index.dtype not in _INDEX_DTYPES:
         raise RuntimeError(f"{op}(): Expected dtype int32/int64 for index, got "
                            f"{index.dtype.name}")
+    _same_device(op, target, index)
     return index
+
+
+def _same_device(op: str, target: Tensor, other: Tensor) -> None:
+    """Index and mask tensors are not moved: one on another device is an error, as PyTorch."""
+    if other.device is not target.device:
+        raise RuntimeError(f"{op}(): expected all tensors to be on the same device, but found "
+                           f"at least two devices, {target.device} and {other.device}!")
 
 
 def index_select(input: Tensor, dim: int, index: Tensor, *, out: Tensor | None = None):
@@ -164,6 +172,9 @@ def index_fill_(self: Tensor, dim: int, index: Tensor, value) -> Tensor:
             raise RuntimeError(f"index_fill_ only supports a 0-dimensional value tensor, but "
                                f"got tensor with {len(value._shape)} dimension(s).")
         value = value.item()
+    if isinstance(index, Tensor) and index.dtype is not dt.int64:
+        raise IndexError(f"index_fill_(): Expected dtype int64 for index, got "
+                         f"{index.dtype.name}")
     return _dim_put(self, dim, index, value, False, "index_fill_", wrap=True)
 
 
@@ -189,7 +200,7 @@ def _rows(t: Tensor) -> Tensor:
 def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False,
            out: Tensor | None = None) -> Tensor:
     """out[i][j][k] = input[i][index[i][j][k]][k] (for dim 1), of index's shape."""
-    index = _index_arg(index, "gather")
+    index = _index_arg(index, "gather", input)
     d = normalize_dim(dim, len(input._shape))
     x, ix = _rows(input), _rows(index)
     shape, dst, entries = _along_plan(x, d, ix, "gather")
@@ -214,7 +225,7 @@ def scatter_add_(self: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
 
 
 def _scatter(self: Tensor, dim, index, src, accumulate: bool, op: str) -> Tensor:
-    index = _index_arg(index, op)
+    index = _index_arg(index, op, self)
     if isinstance(src, Tensor) and src.dtype is not self.dtype:
         raise RuntimeError("scatter(): Expected self.dtype to be equal to src.dtype")
     if accumulate and self.dtype not in _ATOMIC:
@@ -251,7 +262,7 @@ def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
 
 def take(input: Tensor, index: Tensor) -> Tensor:
     """The elements of `input`, read as 1-D in row-major order, at `index` (index's shape)."""
-    index = _index_arg(index, "take")
+    index = _index_arg(index, "take", input)
     flat = input.reshape(-1)
     entry = Entry(index, index._stride, flat._numel, flat._stride[0], 0)
     check_bounds([entry])
@@ -287,6 +298,7 @@ def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
 def masked_select(input: Tensor, mask: Tensor, *, out: Tensor | None = None) -> Tensor:
     """The elements of `input` where `mask` is True, as a 1-D tensor (both broadcast)."""
     _check_masked("masked_select", mask, None)
+    _same_device("masked_select", input, mask)
     shape = broadcast_shapes(input._shape, mask._shape)
     result = _read(input.expand(shape), (mask.expand(shape),)) if shape else \
         _read(input.view(1), (mask.view(1),))

@@ -25,7 +25,9 @@ def _tensor_list(tensors, op: str) -> list:
         raise TypeError(f"{op}(): argument 'tensors' must be a tuple or list of Tensors, "
                         f"not {type(tensors).__name__}")
     if not tensors:
-        raise RuntimeError(f"{op}(): expected a non-empty list of Tensors")
+        # PyTorch's own split: cat raises ValueError, stack/hstack/vstack RuntimeError.
+        error = ValueError if op == "cat" else RuntimeError
+        raise error(f"{op}(): expected a non-empty list of Tensors")
     for i, t in enumerate(tensors):
         if not isinstance(t, Tensor):
             raise TypeError(f"{op}(): expected Tensor as element {i} in argument 0, but got "
@@ -151,9 +153,12 @@ def split(tensor: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
     size = tensor._shape[d]
     if isinstance(split_size_or_sections, numbers.Integral):
         step = int(split_size_or_sections)
-        if step < 0 or (step == 0 and size):
+        if step < 0:
             raise RuntimeError(f"split expects split_size be non-negative, but got "
                                f"split_size={step}")
+        if step == 0 and size:
+            raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got "
+                               f"dimension size of {size}")
         count = max(-(-size // step), 1) if step else 1      # an empty dim: one empty piece
         return _pieces(tensor, d, [min(step, size - k * step) for k in range(count)])
     sizes = [int(n) for n in split_size_or_sections]
@@ -211,9 +216,9 @@ def flip(input: Tensor, dims) -> Tensor:
     dims = [dims] if isinstance(dims, numbers.Integral) else list(dims)
     nd = len(input._shape)
     ds = [normalize_dim(d, nd) for d in dims]
-    if len(set(ds)) != len(ds):
-        raise RuntimeError(f"flip: dims has duplicates, original flip dims size={len(ds)}, "
-                           f"but unique flip dims size={len(set(ds))}")
+    repeated = next((d for i, d in enumerate(ds) if d in ds[:i]), None)
+    if repeated is not None:
+        raise RuntimeError(f"dim {repeated} appears multiple times in the list of dims")
     stride, offset = list(input._stride), input._offset
     for d in ds:
         if d < nd and input._shape[d] > 1:      # a 0-d tensor takes dim 0 (or -1): no-op

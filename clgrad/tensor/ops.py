@@ -135,9 +135,25 @@ def _check_args(op: Op, args) -> None:
                 raise RuntimeError("Integers to negative integer powers are not allowed.")
             if op.name != "pow" and b == 0:
                 raise RuntimeError("ZeroDivisionError")
+        if op.name != "pow" and isinstance(b, Tensor) and _int_result(args) and _has_zero(b):
+            raise RuntimeError("ZeroDivisionError")
     if not any(isinstance(x, Tensor) for x in args):
         raise TypeError(f"{op.name}(): expected at least one Tensor argument, got "
                         f"{', '.join(type(x).__name__ for x in args)}")
+
+
+def _int_result(args) -> bool:
+    """Whether a division runs in an integer type (bool / bool is an error raised later)."""
+    categories = {dt.FLOAT if isinstance(x, (float, np.floating)) else
+                  dt.BOOL if isinstance(x, (bool, np.bool_)) else
+                  x.dtype.category if isinstance(x, Tensor) else dt.INT for x in args}
+    return dt.FLOAT not in categories and categories != {dt.BOOL}
+
+
+def _has_zero(divisor: Tensor) -> bool:
+    """Whether an integer divisor holds a zero (one reduction and a read, as PyTorch checks)."""
+    from .reduce import all as all_nonzero
+    return divisor._numel > 0 and not all_nonzero(divisor).item()
 
 
 _CHECKED = frozenset(OPS[name] for name in _INT_ZERO_CHECK + ("pow", "sub"))

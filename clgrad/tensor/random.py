@@ -32,6 +32,9 @@ class Generator:
     def manual_seed(self, seed) -> Generator:
         if not isinstance(seed, numbers.Integral):
             raise TypeError(f"manual_seed expected an int, got {type(seed).__name__}")
+        if not -2**63 <= seed <= _MASK64:
+            raise ValueError(f"Overflow when unpacking long long: seed {seed} is outside "
+                             f"[-2**63, 2**64 - 1]")
         self._seed = int(seed) & _MASK64
         self._offset = 0
         return self
@@ -100,9 +103,9 @@ def _draw(t: Tensor, dist: str, a, b, generator) -> Tensor:
 
 
 def _require_float(name: str, d: dt.dtype) -> None:
-    if not d.is_floating_point:
-        raise RuntimeError(f"{name} is only implemented for floating-point dtypes, got "
-                           f"{d.name}")
+    if not d.is_floating_point:     # NotImplementedError (a RuntimeError), as PyTorch raises
+        raise NotImplementedError(f"{name} is only implemented for floating-point dtypes, got "
+                                  f"{d.name}")
 
 
 def uniform_(self: Tensor, a=0.0, b=1.0, *, generator=None) -> Tensor:
@@ -127,12 +130,23 @@ def random_int_(self: Tensor, low: int, high: int, generator=None) -> Tensor:
     if low >= high:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got "
                            f"from={low} >= to={high}")
+    for value in (low, high):
+        if not -2**63 <= value < 2**63:
+            raise ValueError(f"Overflow when unpacking long long: {value} does not fit in int64")
+    if self.dtype.category != dt.FLOAT:
+        lo, hi = (0, 1) if self.dtype is dt.bool_ else (int(x) for x in (
+            np.iinfo(self.dtype.np).min, np.iinfo(self.dtype.np).max))
+        for name, value in (("from", low), ("to - 1", high - 1)):
+            if not lo <= value <= hi:
+                raise RuntimeError(f"random_: {name} = {value} is out of bounds for "
+                                   f"{self.dtype.name} [{lo}, {hi}]")
     return _draw(self, "randint", int(low), int(high), generator)
 
 
 def _factory(fill, dist_name):
     def factory(*size, generator=None, dtype=None, device=None, requires_grad=False,
                 **_ignored):
+        dt.check_argument(dtype, dist_name)
         dtype = dtype or dt.get_default_dtype()
         _require_float(dist_name, dtype)
         dev = default_device() if device is None else resolve_device(device)
@@ -154,6 +168,7 @@ def randint(*args, size=None, generator=None, dtype=None, device=None, requires_
     if size is None or len(args) not in (1, 2):
         raise TypeError("randint() expects (high, size) or (low, high, size)")
     low, high = (0, args[0]) if len(args) == 1 else args
+    dt.check_argument(dtype, "randint")
     dev = default_device() if device is None else resolve_device(device)
     t = Tensor._empty(parse_size(size), dtype or dt.int64, dev)
     return random_int_(t, low, high, generator)

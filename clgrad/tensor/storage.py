@@ -9,6 +9,7 @@ import pyopencl as cl
 
 _uids = itertools.count(1)
 _MAP_FLAGS = cl.map_flags.READ | cl.map_flags.WRITE
+_MAX_BYTES = 2**63       # a storage's size is an int64, as in PyTorch
 
 
 class Storage:
@@ -32,6 +33,9 @@ class Storage:
     )
 
     def __init__(self, device, nbytes: int, buffer=None, keep=None):
+        if nbytes >= _MAX_BYTES:
+            raise RuntimeError(f"Storage size calculation overflowed: {nbytes} bytes do not fit "
+                               f"in int64")
         self.device = device
         self.nbytes = nbytes
         self.buffer = buffer if buffer is not None else device.allocator.allocate(max(nbytes, 1))

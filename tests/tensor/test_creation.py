@@ -708,3 +708,42 @@ def test_arange_non_finite_arguments_raise(args):
 def test_tensor_of_none_raises_type_error():
     with pytest.raises(TypeError, match="NoneType"):
         clgrad.tensor(None)
+
+
+@pytest.mark.parametrize("make, error, match", [
+    (lambda lib: lib.tensor([1, 300], dtype=lib.uint8), RuntimeError, "300 .*uint8"),
+    (lambda lib: lib.tensor([[1], [2**40]], dtype=lib.int32), RuntimeError, "1099511627776"),
+    (lambda lib: lib.tensor([float("nan")], dtype=lib.int64), RuntimeError, "nan .*int64"),
+    (lambda lib: lib.tensor([2**63]), ValueError, "9223372036854775808"),
+    (lambda lib: lib.arange(2**63), RuntimeError, "9223372036854775808"),
+    (lambda lib: lib.arange(0, 1e20, 1), RuntimeError, "overflow"),
+    (lambda lib: lib.empty(2**62), RuntimeError, "overflow"),
+    (lambda lib: lib.zeros(3, dtype="float32"), TypeError, "dtype.*str"),
+    (lambda lib: lib.linspace(0, 1, 2.5), TypeError, "steps.*float"),
+    (lambda lib: lib.randint(0, 300, (2,), dtype=lib.uint8), RuntimeError, "299.*uint8"),
+    (lambda lib: lib.randint(-1, 2, (2,), dtype=lib.uint8), RuntimeError, "-1.*uint8"),
+    (lambda lib: lib.randint(0, 3, (2,), dtype=lib.bool), RuntimeError, "2.*bool"),
+    (lambda lib: lib.randint(0, 2**63, (2,)), ValueError, "9223372036854775808"),
+    (lambda lib: lib.rand(2, dtype=lib.int64), NotImplementedError, "int64"),
+    (lambda lib: lib.manual_seed(2**64), ValueError, "18446744073709551616"),
+], ids=["uint8-300", "int32-2**40", "nan-int", "int64-2**63", "arange-2**63",
+        "arange-1e20-elements", "empty-2**64-bytes", "dtype-str", "linspace-float-steps",
+        "randint-high", "randint-low", "randint-bool", "randint-2**63", "rand-int",
+        "seed-2**64"])
+def test_out_of_range_arguments_raise_as_torch(make, error, match):
+    """The exception type PyTorch raises, and a message naming the offending value."""
+    with pytest.raises(error, match=match):
+        make(clgrad)
+    if torch is not None:
+        with pytest.raises(error):
+            make(torch)
+
+
+def test_values_torch_accepts_still_convert():
+    assert clgrad.tensor([1, -1, -255], dtype=clgrad.uint8).tolist() == [1, 255, 1]
+    assert clgrad.tensor([1.5, -2.5], dtype=clgrad.int32).tolist() == [1, -2]
+    assert clgrad.tensor([True, False], dtype=clgrad.int8).tolist() == [1, 0]
+    assert clgrad.arange(-2**63, -2**63 + 2).tolist() == [-2**63, -2**63 + 1]
+    assert set(clgrad.randint(0, 256, (64,), dtype=clgrad.uint8).tolist()) <= set(range(256))
+    clgrad.manual_seed(-1)
+    clgrad.manual_seed(2**64 - 1)

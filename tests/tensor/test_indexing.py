@@ -225,12 +225,40 @@ def test_out_of_range_leaves_data_untouched(name, op, match, rng):
     (lambda t: t.masked_fill(t > 0, clgrad.ones(2)), RuntimeError, "0-dimensional value"),
     (lambda t: t.scatter_(0, clgrad.tensor([[0]]), t, reduce="add"), NotImplementedError,
      "reduce"),
+    (lambda t: t.index_fill_(0, clgrad.tensor([1.0]), 0), IndexError, "int64 for index"),
+    (lambda t: t.index_fill(0, clgrad.tensor([1], dtype=clgrad.int32), 0), IndexError,
+     "int64 for index, got int32"),
 ])
 def test_errors(op, error, match, rng):
     a = data((5, 4), clgrad.float32, rng)
     x = clgrad.tensor(a)
     with pytest.raises(error, match=match):
         op(x)
+    np.testing.assert_array_equal(x.numpy(), a)
+
+
+def _second_device():
+    cpu = clgrad.runtime.cpu_device()
+    return next((d for d in clgrad.runtime.all_devices() if d is not cpu and
+                 not d.is_simulator and d.problem() is None), None)
+
+
+@pytest.mark.parametrize("op", [
+    lambda t, i: t.gather(1, i.view(1, 2)), lambda t, i: t.index_select(0, i),
+    lambda t, i: t.index_fill_(0, i, 1.0), lambda t, i: t.index_add_(0, i, t[:2]),
+    lambda t, i: t.index_copy_(0, i, t[:2]), lambda t, i: t.scatter_(1, i.view(1, 2), 1.0),
+    lambda t, i: t.take(i), lambda t, i: t.masked_select(i.view(1, 2) > 0),
+], ids=["gather", "index_select", "index_fill_", "index_add_", "index_copy_", "scatter_",
+        "take", "masked_select"])
+def test_index_on_another_device_raises(op, rng):
+    """These used to hang pocl (a kernel given buffers of two contexts)."""
+    other = _second_device()
+    if other is None:
+        pytest.skip("one usable OpenCL device: no second device to mix with")
+    a = data((5, 4), clgrad.float32, rng)
+    x = clgrad.tensor(a)
+    with pytest.raises(RuntimeError, match=f"same device.*cpu and {other}"):
+        op(x, clgrad.tensor([0, 1], device=other))
     np.testing.assert_array_equal(x.numpy(), a)
 
 

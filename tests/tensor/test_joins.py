@@ -117,11 +117,28 @@ def test_cat_out_sharing_storage_without_dense_overlap(rng):
     (lambda: [clgrad.zeros(2, 3), clgrad.zeros(2, 4)], "Sizes of tensors must match except in dimension 0"),
     (lambda: [clgrad.zeros(2, 3), clgrad.zeros(3)], "same number of dimensions"),
     (lambda: [clgrad.tensor(1.0)], "zero-dimensional"),
-    (list, "non-empty"),
 ])
 def test_cat_errors(tensors, match):
     with pytest.raises(RuntimeError, match=match):
         clgrad.cat(tensors(), 0)
+
+
+@pytest.mark.parametrize("name, error", [("cat", ValueError), ("concat", ValueError),
+                                         ("stack", RuntimeError), ("hstack", RuntimeError),
+                                         ("vstack", RuntimeError)])
+def test_join_of_empty_list_raises_pytorchs_type(name, error):
+    for lib in (clgrad, torch):
+        with pytest.raises(error, match="non-empty"):
+            getattr(lib, name)([])
+
+
+def test_split_size_zero_and_flip_duplicates_name_the_value():
+    x = clgrad.zeros(5, 2)
+    with pytest.raises(RuntimeError, match="dimension size of 5"):
+        clgrad.split(x, 0)
+    assert [p.shape[0] for p in clgrad.split(clgrad.zeros(0), 0)] == [0]
+    with pytest.raises(RuntimeError, match="dim 1 appears multiple times"):
+        clgrad.flip(x, (1, -1))
 
 
 def test_cat_not_a_list():
@@ -222,7 +239,7 @@ def test_flip_lr_ud(rng):
     same(lambda lib, t: lib.flipud(t.transpose(0, 1)), x)
     with pytest.raises(RuntimeError, match=">= 2-d"):
         clgrad.fliplr(clgrad.zeros(3))
-    with pytest.raises(RuntimeError, match="duplicates"):
+    with pytest.raises(RuntimeError, match="dim 0 appears multiple times"):
         clgrad.flip(clgrad.zeros(3, 3), [0, -2])
 
 
