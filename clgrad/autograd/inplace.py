@@ -13,7 +13,7 @@ import numpy as np
 
 from ..tensor.tensor import Tensor
 from . import function
-from .function import Node, edge, wants_grad
+from .function import AccumulateGrad, Node, edge, wants_grad
 from .grad_mode import _set, is_grad_enabled
 from .ops import Rule, rule
 
@@ -32,7 +32,8 @@ def inplace(raw, name: str, cls):
         if self.requires_grad and self.grad_fn is None:
             raise RuntimeError(LEAF)
         base = self._base
-        if base is not None and base.requires_grad and base.grad_fn is None:
+        if base is not None and (base._requires_grad and base.grad_fn is None
+                                 or _views_a_leaf(self)):
             raise RuntimeError(VIEW_OF_LEAF)
         if not self.dtype.is_floating_point:
             return raw(self, *args, **kwargs)
@@ -54,6 +55,19 @@ def inplace(raw, name: str, cls):
         return self
     method.__name__ = name
     return method
+
+
+def _views_a_leaf(view: Tensor) -> bool:
+    """Whether `view`'s chain of view nodes ends at a leaf that requires grad and shares its
+    storage (a leaf that is itself a view of a tensor not requiring grad)."""
+    node = view.grad_fn
+    for _ in range(16):
+        if isinstance(node, AccumulateGrad):
+            return node.variable._storage is view._storage
+        if node is None or not node.next_functions:
+            return False
+        node = node.next_functions[0][0]
+    return False
 
 
 def _snapshot(t: Tensor) -> Tensor:

@@ -62,7 +62,8 @@ class Op:
         if self.exprs[compute.category] is None:
             if compute is dt.bool_ and self.bool_error:
                 raise RuntimeError(self.bool_error)
-            raise RuntimeError(f"{self.name} is not implemented for dtype {compute.name}")
+            raise NotImplementedError(f"{self.name} is not implemented for dtype "
+                                      f"{compute.name}")
         result = dt.bool_ if self.result == "bool" else compute
         self._types[signature] = (compute, result)
         return compute, result

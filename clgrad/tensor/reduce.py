@@ -338,7 +338,7 @@ def norm(input, p="fro", dim=None, keepdim=False, *, dtype=None, out=None):
     if p == "fro":
         p = 2
     if not isinstance(p, numbers.Real):
-        raise TypeError(f"norm(): unsupported p={p!r}")
+        raise RuntimeError(f"norm(): unsupported p={p!r}")  # noqa: TRY004 (PyTorch's type)
     ct, acc = x.dtype, _acc(x.dtype)
     if math.isinf(p):
         dims = _dims(x, dim)
