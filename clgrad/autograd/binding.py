@@ -24,6 +24,7 @@ def wrap(raw, cls):
         return raw(*args, **kwargs)
     op.__name__ = getattr(raw, "__name__", "op")
     op.__doc__ = raw.__doc__
+    op.__wrapped__ = raw
     return op
 
 
@@ -90,7 +91,9 @@ def install(namespace: dict) -> None:
     for name, op in _OPERATORS.items():
         setattr(Tensor, name, _public(Tensor.__dict__[name], op))
     for name, op in _REFLECTED.items():
-        setattr(Tensor, name, _reflected(namespace[op]))
+        own = RULES.get(name)            # a reflected op with its own name (__rsub__)
+        setattr(Tensor, name, _reflected(wrap(namespace[op].__wrapped__, own) if own
+                                         else namespace[op]))
     Tensor.__rmatmul__ = lambda self, other: (namespace["matmul"](other, self)
                                               if isinstance(other, Tensor) else NotImplemented)
     Tensor.backward = backward_method

@@ -87,6 +87,10 @@ class Sub(Rule):
         return g, -g if ctx.alpha == 1 else g * -ctx.alpha
 
 
+# 1 - x: PyTorch's RsubBackward1 (the Tensor.__rsub__ operator)
+RULES["__rsub__"] = type("Rsub", (Sub,), {"_backward_suffix": "1", "__module__": __name__})
+
+
 @rule("mul")
 class Mul(Rule):
     @staticmethod
@@ -235,8 +239,28 @@ def _keep(g, shape, dim, keepdim):
     return g
 
 
+class _DimVariant(Rule):
+    """Reductions PyTorch names <Op>Backward1 when given dims (its dim overload)."""
+
+    _with_dim = None
+
+    @classmethod
+    def call(cls, raw, args, kwargs):
+        if cls._with_dim is not None and (len(args) > 1 and args[1] is not None
+                                          or kwargs.get("dim") is not None):
+            return cls._with_dim.call(raw, args, kwargs)
+        return super().call(raw, args, kwargs)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "_with_dim" not in cls.__dict__ and cls._backward_suffix == "0":
+            cls._with_dim = type(cls.__name__, (cls,), {"_backward_suffix": "1",
+                                                        "_with_dim": None,
+                                                        "__module__": cls.__module__})
+
+
 @rule("sum")
-class Sum(Rule):
+class Sum(_DimVariant):
     @staticmethod
     def save(ctx, out, x, dim=None, keepdim=False, **_):
         ctx.shape, ctx.dim, ctx.keepdim = x._shape, dim, keepdim
@@ -247,7 +271,7 @@ class Sum(Rule):
 
 
 @rule("mean")
-class Mean(Rule):
+class Mean(_DimVariant):
     @staticmethod
     def save(ctx, out, x, dim=None, keepdim=False, **_):
         ctx.shape, ctx.dim, ctx.keepdim = x._shape, dim, keepdim
@@ -406,6 +430,13 @@ class Mm(Rule):
 
 @rule("matmul")
 class Matmul(Rule):
+    @classmethod
+    def call(cls, raw, args, kwargs):
+        """Two matrices: recorded as mm (PyTorch's MmBackward0)."""
+        if len(args) == 2 and all(isinstance(a, Tensor) and len(a._shape) == 2 for a in args):
+            return Mm.call(raw, args, kwargs)
+        return super().call(raw, args, kwargs)
+
     @staticmethod
     def save(ctx, out, a, b, **_):
         ctx.save_for_backward(a, b)
@@ -445,7 +476,11 @@ class _Reshaping(Rule):
         return g.reshape(ctx.shape)
 
 
-for _name in ("view", "reshape", "flatten", "squeeze", "unsqueeze", "view_as", "reshape_as"):
+# PyTorch's names: a reshape that is a view is ViewBackward0 (flatten, *_as too).
+_View = type("View", (_Reshaping,), {"__module__": __name__})
+for _name in ("view", "reshape", "flatten", "view_as", "reshape_as"):
+    RULES[_name] = _View
+for _name in ("squeeze", "unsqueeze"):
     RULES[_name] = type(_name.capitalize(), (_Reshaping,), {"__module__": __name__})
 
 

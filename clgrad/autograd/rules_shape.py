@@ -212,6 +212,34 @@ class Index(_Placed):
         ctx.shape = x._shape
         _save_index(ctx, *_normalize(x, index))
 
+    @classmethod
+    def call(cls, raw, args, kwargs):
+        """x[int] and x[slice] are recorded as PyTorch names them (Select, Slice)."""
+        if cls is Index and len(args) == 2:
+            kind = _basic_kind(args[1])
+            if kind is not None:
+                return kind.call(raw, args, kwargs)
+        return super().call(raw, args, kwargs)
+
+
+def _basic_kind(index):
+    """Select or Slice for an index of ints and slices, named after its last real step as
+    PyTorch records it (x[0], x[:, 1] select; x[1:], x[0, ::2] slice); else None."""
+    items = index if isinstance(index, tuple) else (index,)
+    last = None
+    for item in items:
+        if isinstance(item, bool) or not isinstance(item, (numbers.Integral, slice)):
+            return None
+        if item != slice(None):
+            last = item
+    if last is None:
+        return None
+    return _SliceIndex if isinstance(last, slice) else _SelectIndex
+
+
+_SelectIndex = type("Select", (Index,), {"__module__": __name__})
+_SliceIndex = type("Slice", (Index,), {"__module__": __name__})
+
 
 @rule("narrow")
 class Narrow(_Placed):
