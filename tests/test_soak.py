@@ -42,6 +42,7 @@ def _mlp(rng):
 
 
 def test_training_loop_keeps_memory_and_buffers_flat(rng):
+    gc.collect()
     x, y, (w1, b1, w2, b2) = _mlp(rng)
     params = (w1, b1, w2, b2)
     lr = 0.05
@@ -63,6 +64,7 @@ def test_training_loop_keeps_memory_and_buffers_flat(rng):
         if step == 1:
             first_loss = loss.item()
         if step in (WARMUP, STEPS):
+            gc.collect()            # what earlier tests left in cycles is not the loop's
             at[step] = _snapshot()
         if step > WARMUP:                 # every step, gradients set to None or zeroed
             for key, value in _snapshot(count_storages=step % COUNT_EVERY == 0).items():
