@@ -128,21 +128,6 @@ def _inplace(raw, name):
 
 
 # -- backward entry points ---------------------------------------------------------------------
-_ONES: dict = {}     # (shape, dtype, device) -> (a tensor of ones, its storage version)
-
-
-def _one(t: Tensor) -> Tensor:
-    """The implicit gradient of a one-element output: a 1 of its shape, dtype and device,
-    kept between calls (saves a launch per backward) and made again if anything wrote it."""
-    key = (t._shape, t.dtype, t._storage.device)
-    entry = _ONES.get(key)
-    if entry is None or entry[0]._storage.version != entry[1]:
-        from ..tensor.creation import ones
-        one = ones(t._shape, dtype=t.dtype, device=t.device)
-        entry = _ONES[key] = (one, one._storage.version)
-    return entry[0]
-
-
 def _roots(tensors, grads, create_graph):
     tensors = (tensors,) if isinstance(tensors, Tensor) else tuple(tensors)
     if grads is None:
@@ -158,7 +143,8 @@ def _roots(tensors, grads, create_graph):
         if g is None:
             if t._numel != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
-            g = _one(t)
+            from ..tensor.creation import ones
+            g = ones(t._shape, dtype=t.dtype, device=t.device)
         elif g._shape != t._shape:
             raise RuntimeError(f"Mismatch in shape: grad_output[0] has a shape of "
                                f"{list(g._shape)} and output[0] has a shape of "

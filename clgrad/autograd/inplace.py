@@ -41,10 +41,9 @@ def inplace(raw, name: str, cls):
             raise NotImplementedError(f"the derivative of {name} is not implemented yet (an "
                                       "input requires grad); wrap the call in "
                                       "clgrad.no_grad() or use the out-of-place form")
-        if self._base is not None and self._storage.version != self._view_version:
-            refresh_view(self)
         old = _snapshot(self)
-        args = tuple(old if a is self else a for a in args)
+        args = tuple(old if a is self else _unshared_arg(a, self) for a in args)
+        kwargs = {k: _unshared_arg(a, self) for k, a in kwargs.items()}
 
         def write(_old, *rest, **kw):
             raw(self, *rest, **kw)
@@ -70,8 +69,18 @@ def _views_a_leaf(view: Tensor) -> bool:
     return False
 
 
+def _unshared_arg(a, target: Tensor):
+    """An argument that shares `target`'s storage (x.mul_(x.view(4))) as a snapshot: the
+    derivative must see its value from before the write."""
+    if isinstance(a, Tensor) and a._storage is target._storage:
+        return _snapshot(a)
+    return a
+
+
 def _snapshot(t: Tensor) -> Tensor:
     """A copy of t's current value that stands for t in the graph (same history)."""
+    if t._base is not None and t._storage.version != t._view_version:
+        refresh_view(t)                   # a view whose base changed: read the current one
     _set(False)
     try:
         old = t.clone()
@@ -85,6 +94,7 @@ def _snapshot(t: Tensor) -> Tensor:
 def _rebase(view: Tensor, base: Tensor) -> None:
     """After an in-place op on `view`, route gradients through `base` (PyTorch's rebase)."""
     positions = _positions(view, base)
+    view._view_version = view._storage.version     # its grad_fn is the op just recorded
     copy = CopySlices(base, view, positions)
     base.grad_fn, base._output_nr, base._requires_grad = copy, 0, True
     view.grad_fn, view._output_nr = AsStridedBackward0(base, view, positions, (copy, 0)), 0
@@ -141,7 +151,8 @@ class CopySlices(_Rebased):
 
     def __init__(self, base: Tensor, view: Tensor, positions: np.ndarray):
         from ..tensor.creation import ones
-        self.next_functions = (edge(base) if base.requires_grad else (None, 0), edge(view))
+        self.next_functions = (edge(base) if base.requires_grad else (None, 0),
+                               (view.grad_fn, view._output_nr))
         self._shapes((base, view), base)
         device = base._storage.device
         self.index = Tensor._from_host(positions, device)
@@ -208,6 +219,7 @@ class SetItem(Rule):
     @staticmethod
     def save(ctx, out, x, index, value):
         ctx.index = index
+        ctx.value_shape = value._shape if isinstance(value, Tensor) else None
 
     @staticmethod
     def backward(ctx, g):
@@ -215,4 +227,11 @@ class SetItem(Rule):
         keep = ones_like(g)
         keep[ctx.index] = 0
         return (g * keep if ctx.needs_input_grad[0] else None, None,
-                g[ctx.index] if ctx.needs_input_grad[2] else None)
+                _to_value(g[ctx.index], ctx.value_shape) if ctx.needs_input_grad[2] else None)
+
+
+def _to_value(g: Tensor, shape) -> Tensor:
+    """The gradient of an assigned value, given leading size-1 dims the indexed region
+    lacks (x[0] = v.view(1, 3)); the engine sums any broadcast dims away."""
+    extra = len(shape) - len(g._shape) if shape is not None else 0
+    return g.reshape((1,) * extra + tuple(g._shape)) if extra > 0 else g

@@ -145,11 +145,13 @@ class Pow(Rule):
         return ga, gb
 
 
-def _unary(name, derivative, fused=None):
-    """A one-input rule whose derivative is `derivative(x, out) * grad`; `fused` names the
-    one-launch form of that product over (grad, out) in tensor.ops.GRADS."""
+def _unary(name, derivative, uses, fused=None):
+    """A one-input rule whose derivative is `derivative(x, out) * grad`; `uses` says which
+    of x and out it reads ("x", "out", both or neither): only those are saved, so writing
+    into the other later is no error (as PyTorch). `fused` names the one-launch form of the
+    product over (grad, out) in tensor.ops.GRADS."""
     def save(ctx, out, x, *args, **kwargs):
-        ctx.save_for_backward(x, out)
+        ctx.save_for_backward(x if "x" in uses else None, out if "out" in uses else None)
 
     def backward(ctx, g):
         x, out = ctx.saved_tensors
@@ -163,23 +165,23 @@ def _unary(name, derivative, fused=None):
     return cls
 
 
-_unary("neg", lambda x, out: -1.0)
-_unary("exp", lambda x, out: out)
-_unary("log", lambda x, out: x.reciprocal())
-_unary("sqrt", lambda x, out: 0.5 / out)
-_unary("rsqrt", lambda x, out: -0.5 * out / x)
-_unary("sin", lambda x, out: x.cos())
-_unary("cos", lambda x, out: -x.sin())
-_unary("tanh", lambda x, out: 1 - out * out, "tanh_grad")
-_unary("sigmoid", lambda x, out: out * (1 - out), "sigmoid_grad")
-_unary("relu", lambda x, out: (out > 0).to(x.dtype), "relu_grad")
-_unary("abs", lambda x, out: x.sign())
-_unary("square", lambda x, out: 2 * x)
-_unary("reciprocal", lambda x, out: -out * out)
-_unary("log1p", lambda x, out: (1 + x).reciprocal())
-_unary("expm1", lambda x, out: out + 1)
-_unary("clone", lambda x, out: 1.0)
-_unary("contiguous", lambda x, out: 1.0)._returns_self = True
+_unary("neg", lambda x, out: -1.0, "")
+_unary("exp", lambda x, out: out, "out")
+_unary("log", lambda x, out: x.reciprocal(), "x")
+_unary("sqrt", lambda x, out: 0.5 / out, "out")
+_unary("rsqrt", lambda x, out: -0.5 * out * out * out, "out")
+_unary("sin", lambda x, out: x.cos(), "x")
+_unary("cos", lambda x, out: -x.sin(), "x")
+_unary("tanh", lambda x, out: 1 - out * out, "out", "tanh_grad")
+_unary("sigmoid", lambda x, out: out * (1 - out), "out", "sigmoid_grad")
+_unary("relu", lambda x, out: (out > 0).to(out.dtype), "out", "relu_grad")
+_unary("abs", lambda x, out: x.sign(), "x")
+_unary("square", lambda x, out: 2 * x, "x")
+_unary("reciprocal", lambda x, out: -out * out, "out")
+_unary("log1p", lambda x, out: (1 + x).reciprocal(), "x")
+_unary("expm1", lambda x, out: out + 1, "out")
+_unary("clone", lambda x, out: 1.0, "")
+_unary("contiguous", lambda x, out: 1.0, "")._returns_self = True
 
 
 @rule("clamp", "clamp_min", "clamp_max", "clip")

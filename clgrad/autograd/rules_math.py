@@ -50,16 +50,16 @@ class _Saving(Rule):
 
 # -- elementwise ------------------------------------------------------------------------------
 _LN2, _LN10 = math.log(2.0), math.log(10.0)
-_unary("exp2", lambda x, out: out * _LN2)
-_unary("log2", lambda x, out: (x * _LN2).reciprocal())
-_unary("log10", lambda x, out: (x * _LN10).reciprocal())
-_unary("sinh", lambda x, out: x.cosh())
-_unary("cosh", lambda x, out: x.sinh())
-_unary("tan", lambda x, out: 1 + out * out)
-_unary("asin", lambda x, out: (1 - x * x).rsqrt())
-_unary("acos", lambda x, out: -(1 - x * x).rsqrt())
-_unary("atan", lambda x, out: (1 + x * x).reciprocal())
-_unary("erf", lambda x, out: (-x * x).exp() * (2 / math.sqrt(math.pi)))
+_unary("exp2", lambda x, out: out * _LN2, "out")
+_unary("log2", lambda x, out: (x * _LN2).reciprocal(), "x")
+_unary("log10", lambda x, out: (x * _LN10).reciprocal(), "x")
+_unary("sinh", lambda x, out: x.cosh(), "x")
+_unary("cosh", lambda x, out: x.sinh(), "x")
+_unary("tan", lambda x, out: 1 + out * out, "out")
+_unary("asin", lambda x, out: (1 - x * x).rsqrt(), "x")
+_unary("acos", lambda x, out: -(1 - x * x).rsqrt(), "x")
+_unary("atan", lambda x, out: (1 + x * x).reciprocal(), "x")
+_unary("erf", lambda x, out: (-x * x).exp() * (2 / math.sqrt(math.pi)), "x")
 
 
 class _Flat(Rule):

@@ -157,6 +157,9 @@ def resize_out(out, shape, name: str = "", stacklevel: int = 4, fresh=None) -> N
                       stacklevel=stacklevel)
     if fresh is None:
         fresh = Tensor._empty(tuple(shape), out.dtype, out._storage.device)
+    # the new storage continues the old one's version count: a graph that saved `out` sees
+    # it changed
+    fresh._storage.version = out._storage.version + 1
     out._storage, out._shape, out._stride = fresh._storage, fresh._shape, fresh._stride
     out._offset, out._numel, out._contig = 0, fresh._numel, True
 

@@ -212,3 +212,72 @@ def test_implicit_root_gradient_survives_a_hook_writing_into_it():
     y.sum().backward()
     (x * 3).sum().backward()                   # a fresh implicit 1 again
     np.testing.assert_array_equal(x.grad.numpy(), [15.0 + 3.0])
+
+
+REVIEW = {
+    "in-place on a view taking another view": lambda lib, x: _two_views(x),
+    "in-place on a view taking its own alias": lambda lib, x: _alias_views(x),
+    "in-place reading a result of the tensor it writes": lambda lib, x: _self_view_arg(x),
+}
+
+
+def _two_views(x):
+    y = x * 1
+    a, b = y[0], y[1]
+    a.add_(b)
+    b.mul_(2)
+    return b.sum() + (y * y).sum()
+
+
+def _alias_views(x):
+    y = x * 1
+    a, a2 = y[0:2], y[0:2]
+    a.add_(a2)
+    return a2.sum() * 3 + y.sum()
+
+
+def _self_view_arg(x):
+    y = x * 1
+    y[1:].mul_(y[:1].exp())               # reads a function of the region before it
+    return (y * y).sum()
+
+
+@pytest.mark.parametrize("name", sorted(REVIEW))
+def test_inplace_with_views_as_arguments(name, rng):
+    _same(REVIEW[name], rng)
+
+
+@pytest.mark.parametrize("op", ["clone", "neg", "exp", "sqrt", "tanh", "sigmoid", "sin",
+                                "abs", "square", "log", "reciprocal", "expm1"])
+def test_writing_into_input_or_output_the_rule_does_not_read_is_no_error(op):
+    for lib in (clgrad, torch):
+        x = lib.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        y = getattr(x * 1, op)()
+        needed = {"exp": "out", "sqrt": "out", "tanh": "out", "sigmoid": "out",
+                  "reciprocal": "out", "expm1": "out"}.get(op, "x")
+        if needed == "x":
+            y[0] = 5.0                      # the output is not read by the derivative
+        (y * 2).sum().backward()
+
+
+def test_assigned_value_with_leading_unit_dims_gets_its_gradient():
+    grads = []
+    for lib in (clgrad, torch):
+        x = lib.zeros(2, 3)
+        v = lib.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        x[0] = v.view(1, 3)
+        (x * lib.arange(6.0).view(2, 3)).sum().backward()
+        grads.append(v.grad.tolist())
+    assert grads[0] == grads[1]
+
+
+def test_resized_out_counts_as_a_write_for_saved_tensors():
+    w = clgrad.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    o = clgrad.ones(3)
+    y = (w * o).sum()
+    version = o._version
+    with pytest.warns(UserWarning, match="resized"):
+        clgrad.add(clgrad.tensor([[5.0, 6.0, 7.0]]), clgrad.tensor([[5.0, 6.0, 7.0]]), out=o)
+    assert o._version > version
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.backward()
