@@ -73,6 +73,8 @@ _NUMBER = (Tensor, numbers.Number, np.number, np.bool_)
 
 def install(namespace: dict) -> None:
     """Replace the public functions in `namespace` and Tensor's methods by recorded forms."""
+    from ..tensor import tensor as tensor_module
+    tensor_module.grad_enabled = is_grad_enabled
     for name, fn in list(namespace.items()):
         if name in _NOT_OPS or not callable(fn):
             continue

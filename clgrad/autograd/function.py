@@ -226,6 +226,7 @@ def _record(ctx: Node, args, outputs):
     result = []
     for i, out in enumerate(outs):
         if isinstance(out, Tensor):
+            out._made_without_grad = False
             if any(out is d for d in dirty):
                 if out.grad_fn is None and out.requires_grad and out.is_leaf:
                     raise RuntimeError("a leaf Variable that requires grad is being used in "
@@ -251,6 +252,7 @@ def _record_one(ctx: Node, args, out: Tensor) -> Tensor:
             out = out.detach()            # an input returned as-is: a new view of it
             break
     ctx._output_meta = ((out._shape, out.dtype, out._storage.device),)
+    out._made_without_grad = False       # its raw op ran with grad off: recorded all the same
     if out.dtype.is_floating_point:
         out.grad_fn, out._output_nr, out._requires_grad = ctx, 0, True
         if ctx._saved:

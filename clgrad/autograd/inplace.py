@@ -20,6 +20,11 @@ from .ops import Rule, rule
 LEAF = "a leaf Variable that requires grad is being used in an in-place operation."
 VIEW_OF_LEAF = "a view of a leaf Variable that requires grad is being used in an in-place " \
                "operation."
+NO_GRAD_VIEW = ("A view was created in no_grad mode and is being modified inplace with grad "
+                "mode enabled. Given that this use case is ambiguous and error-prone, it is "
+                "forbidden. You can clarify your code by moving both the view and the inplace "
+                "either both inside the no_grad block (if you don't want the inplace to be "
+                "tracked) or both outside (if you want the inplace to be tracked).")
 
 
 def inplace(raw, name: str, cls):
@@ -35,6 +40,8 @@ def inplace(raw, name: str, cls):
         if base is not None and (base._requires_grad and base.grad_fn is None
                                  or _views_a_leaf(self)):
             raise RuntimeError(VIEW_OF_LEAF)
+        if self._made_without_grad:
+            raise RuntimeError(NO_GRAD_VIEW)
         if not self.dtype.is_floating_point:
             return raw(self, *args, **kwargs)
         if cls is None:

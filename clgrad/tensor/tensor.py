@@ -37,6 +37,7 @@ class Tensor:
         "_grad",
         "_grad_accumulator",
         "_hooks",
+        "_made_without_grad",
         "_numel",
         "_offset",
         "_output_nr",
@@ -81,6 +82,7 @@ class Tensor:
         t._requires_grad = False
         t._grad = t.grad_fn = t._grad_accumulator = t._hooks = t._base = None
         t._view_version = 0
+        t._made_without_grad = False
         t._output_nr = 0
         t._retains_grad = False
         return t
@@ -104,6 +106,7 @@ class Tensor:
         t._requires_grad = False
         t._grad = t.grad_fn = t._grad_accumulator = t._hooks = t._base = None
         t._view_version = 0
+        t._made_without_grad = False
         t._output_nr = 0
         t._retains_grad = False
         return t
@@ -114,6 +117,9 @@ class Tensor:
                          self._offset if offset is None else offset, self.dtype)
         t._base = self._base if self._base is not None else self
         t._view_version = self._storage.version    # autograd: was the base written since?
+        # autograd: a view of a tensor requiring grad made under no_grad may not be written
+        # in place with grad on (PyTorch forbids it: the history would be ambiguous)
+        t._made_without_grad = self._requires_grad and not grad_enabled()
         return t
 
     # -- metadata --------------------------------------------------------------------------
@@ -585,6 +591,12 @@ class Tensor:
 
 
 _LAYOUTS: dict = {}      # shape -> (Size, contiguous strides, numel) for new tensors
+
+
+def grad_enabled() -> bool:
+    """Whether autograd records ops; autograd replaces this (the tensor layer has no grad
+    mode of its own)."""
+    return True
 
 
 def _shape_arg(args) -> tuple:

@@ -281,3 +281,16 @@ def test_resized_out_counts_as_a_write_for_saved_tensors():
     assert o._version > version
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         y.backward()
+
+
+def test_view_made_under_no_grad_refuses_a_recorded_inplace_op():
+    for lib in (clgrad, torch):
+        x = lib.tensor([1.0, 2.0, 3.0, 4.0], requires_grad=True)
+        t = lib.tensor([2.0, 3.0], requires_grad=True)
+        y = x * 1
+        with lib.no_grad():
+            v = y[1:3]
+        with pytest.raises(RuntimeError, match="created in no_grad mode"):
+            v.mul_(t)
+        with lib.no_grad():
+            v.mul_(2)                              # both inside no_grad: fine
