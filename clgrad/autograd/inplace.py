@@ -42,6 +42,12 @@ def inplace(raw, name: str, cls):
             raise RuntimeError(VIEW_OF_LEAF)
         if self._made_without_grad:
             raise RuntimeError(NO_GRAD_VIEW)
+        if base is not None and self.grad_fn is not None and self.grad_fn.n_outputs > 1:
+            raise RuntimeError(f"Output {self._output_nr} of {self.grad_fn.name()} is a view "
+                               "and is being modified inplace. This view is the output of a "
+                               "function that returns multiple views. Such functions do not "
+                               "allow the output views to be modified inplace. You should "
+                               "replace the inplace operation by an out-of-place one.")
         if not self.dtype.is_floating_point:
             return raw(self, *args, **kwargs)
         if cls is None:

@@ -294,3 +294,13 @@ def test_view_made_under_no_grad_refuses_a_recorded_inplace_op():
             v.mul_(t)
         with lib.no_grad():
             v.mul_(2)                              # both inside no_grad: fine
+
+
+@pytest.mark.parametrize("split", [lambda t: t.split(2), lambda t: t.unbind(0),
+                                   lambda t: t.chunk(2)])
+def test_outputs_of_multi_view_ops_refuse_inplace(split):
+    for lib in (clgrad, torch):
+        x = lib.ones(4, 3, requires_grad=True)
+        parts = split(x * 1)
+        with pytest.raises(RuntimeError, match="returns multiple views"):
+            parts[1].mul_(2)
