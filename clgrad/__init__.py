@@ -8,6 +8,7 @@ from . import autograd, cuda, runtime, utils
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .runtime import OutOfMemoryError, memory_stats
 from .runtime.device import device, set_default_device
+from .serialization import SerializationError, load, save
 from .tensor import (
     Size,
     Tensor,
