@@ -1,0 +1,110 @@
+"""Linear and the shape-only layers: Identity, Flatten, Unflatten."""
+from __future__ import annotations
+
+import math
+
+from ..autograd import no_grad
+from ..tensor import Tensor
+from ..tensor.creation import empty
+from ..tensor.shape import normalize_dim
+from .module import Module
+from .parameter import Parameter
+
+
+class Identity(Module):
+    """Returns its input; accepts and ignores any constructor arguments (as PyTorch)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__()
+
+    def forward(self, input: Tensor) -> Tensor:
+        return input
+
+
+class Linear(Module):
+    """y = x @ weight.T + bias over the last dimension of x (any leading dimensions)."""
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True,
+                 device=None, dtype=None) -> None:
+        super().__init__()
+        self.in_features = in_features
+        self.out_features = out_features
+        self.weight = Parameter(empty((out_features, in_features), device=device, dtype=dtype))
+        if bias:
+            self.bias = Parameter(empty(out_features, device=device, dtype=dtype))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """PyTorch's init: kaiming_uniform_(a=sqrt(5)) for weight, which is
+        U(-1/sqrt(fan_in), 1/sqrt(fan_in)), and the same bound for bias."""
+        bound = 1 / math.sqrt(self.in_features) if self.in_features > 0 else 0.0
+        with no_grad():
+            if self.weight.numel():
+                self.weight.uniform_(-bound, bound)
+            if self.bias is not None and self.bias.numel():
+                self.bias.uniform_(-bound, bound)
+
+    def forward(self, input: Tensor) -> Tensor:
+        out = input @ self.weight.t()
+        return out if self.bias is None else out + self.bias
+
+    def extra_repr(self) -> str:
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"bias={self.bias is not None}")
+
+
+class Flatten(Module):
+    """Flattens dimensions start_dim..end_dim into one (Tensor.flatten)."""
+
+    def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
+        super().__init__()
+        self.start_dim = start_dim
+        self.end_dim = end_dim
+
+    def forward(self, input: Tensor) -> Tensor:
+        return input.flatten(self.start_dim, self.end_dim)
+
+    def extra_repr(self) -> str:
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Unflatten(Module):
+    """Splits dimension `dim` into `unflattened_size` (one entry may be -1)."""
+
+    def __init__(self, dim: int, unflattened_size) -> None:
+        super().__init__()
+        if not isinstance(dim, int):
+            raise TypeError(f"invalid argument type for dim parameter: {type(dim).__name__}")
+        if not isinstance(unflattened_size, (tuple, list)):
+            raise TypeError("unflattened_size must be tuple or list, but found type "
+                            f"{type(unflattened_size).__name__}")
+        for idx, elem in enumerate(unflattened_size):
+            if not isinstance(elem, int):
+                raise TypeError(f"unflattened_size must be tuple of ints, but found element "
+                                f"of type {type(elem).__name__} at pos {idx}")
+        self.dim = dim
+        self.unflattened_size = unflattened_size
+
+    def forward(self, input: Tensor) -> Tensor:
+        shape = tuple(input.shape)
+        d = normalize_dim(self.dim, len(shape))
+        sizes = list(self.unflattened_size)
+        if sizes.count(-1) > 1:
+            raise RuntimeError("unflatten: only one dimension can be inferred")
+        known = math.prod(s for s in sizes if s != -1)
+        if -1 in sizes:
+            if known == 0 or shape[d] % known:
+                raise RuntimeError(f"unflatten: Provided sizes {list(self.unflattened_size)} "
+                                   f"don't multiply up to the size of dim {self.dim} "
+                                   f"({shape[d]}) in the input tensor")
+            sizes[sizes.index(-1)] = shape[d] // known
+        elif known != shape[d]:
+            raise RuntimeError(f"unflatten: Provided sizes {list(self.unflattened_size)} don't "
+                               f"multiply up to the size of dim {self.dim} ({shape[d]}) in the "
+                               "input tensor")
+        return input.reshape(shape[:d] + tuple(sizes) + shape[d + 1:])
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
