@@ -4,7 +4,7 @@
 default device comes from CLGRAD_DEVICE (cpu, gpu, opencl:N or a device-name substring).
 No OpenCL work happens at import: the default device opens on first use.
 """
-from . import autograd, cuda, nn, runtime, utils
+from . import autograd, cuda, nn, optim, runtime, utils
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .runtime import OutOfMemoryError, memory_stats
 from .runtime.device import device, set_default_device

@@ -1,1 +1,7 @@
-"""clgrad.optim: arrives with its issue (see the issue tracker)."""
+"""clgrad.optim: optimizers whose updates run as fused kernels, and lr schedulers."""
+from . import lr_scheduler
+from .adam import Adam, AdamW
+from .optimizer import Optimizer
+from .sgd import SGD
+
+__all__ = ["SGD", "Adam", "AdamW", "Optimizer", "lr_scheduler"]

@@ -1,0 +1,63 @@
+"""Stochastic gradient descent with momentum, Nesterov momentum and weight decay."""
+from __future__ import annotations
+
+from ..autograd import no_grad
+from .optimizer import Optimizer, fused_update
+
+
+class SGD(Optimizer):
+    """PyTorch's SGD: one fused kernel per parameter and step.
+
+    With momentum the state of each parameter holds 'momentum_buffer', initialised to the
+    first (weight-decayed, sign-adjusted) gradient.
+    """
+
+    def __init__(self, params, lr: float = 1e-3, momentum: float = 0, dampening: float = 0,
+                 weight_decay: float = 0, nesterov: bool = False, *,
+                 maximize: bool = False) -> None:
+        if lr < 0.0:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if momentum < 0.0:
+            raise ValueError(f"Invalid momentum value: {momentum}")
+        if weight_decay < 0.0:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        defaults = {"lr": lr, "momentum": momentum, "dampening": dampening,
+                        "weight_decay": weight_decay, "nesterov": nesterov, "maximize": maximize}
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+        super().__init__(params, defaults)
+
+    def step(self, closure=None):
+        """One update of every parameter that has a gradient; returns the closure's loss."""
+        loss = self._closure_loss(closure)
+        with no_grad():
+            for group in self.param_groups:
+                self._update_group(group)
+        return loss
+
+    def _update_group(self, group: dict) -> None:
+        momentum = group["momentum"]
+        weight_decay = group["weight_decay"]
+        flags = (bool(group["maximize"]), weight_decay != 0, momentum != 0,
+                 bool(group["nesterov"]))
+        scalars = [-group["lr"], weight_decay, momentum, 1 - group["dampening"]]
+        for p in group["params"]:
+            grad = p._grad
+            if grad is None:
+                continue
+            state = self.state[p]
+            buf = state.get("momentum_buffer") if momentum != 0 else None
+            first = momentum != 0 and buf is None
+            if first:
+                buf = _new_state(p)
+            # without momentum the kernel ignores its buffer argument: pass the parameter
+            buffers = [buf if buf is not None else p]
+            fused_update("sgd", flags, p, grad, buffers, scalars + [int(first)])
+            if momentum != 0:
+                state["momentum_buffer"] = buf
+
+
+def _new_state(p):
+    """A contiguous state buffer shaped like `p` (its content is written before it is read)."""
+    from ..tensor import Tensor
+    return Tensor._empty(p._shape, p.dtype, p._storage.device)
