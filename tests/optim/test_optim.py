@@ -269,14 +269,11 @@ SCHEDULERS = [
 ]
 
 
-def _lr_sequence(lib, name, kwargs, steps=40):
-    w = lib.zeros(2, requires_grad=True)
-    opt = lib.optim.SGD([{"params": [w]}, {"params": [], "lr": 0.5}], lr=0.1) \
-        if lib is clgrad else None
-    if lib is torch:
-        w2 = torch.zeros(1, requires_grad=True)
-        opt = torch.optim.SGD([{"params": [w]}, {"params": [w2], "lr": 0.5}], lr=0.1)
-    sched = getattr(lib.optim.lr_scheduler, name)(opt, **kwargs)
+def _torch_lr_sequence(name, kwargs, steps=40):
+    """torch's lrs over `steps` epochs for two groups (lr 0.1 and 0.5), and its optimizer."""
+    a, b = torch.zeros(2, requires_grad=True), torch.zeros(1, requires_grad=True)
+    opt = torch.optim.SGD([{"params": [a]}, {"params": [b], "lr": 0.5}], lr=0.1)
+    sched = getattr(torch.optim.lr_scheduler, name)(opt, **kwargs)
     seq = [sched.get_last_lr()]
     for _ in range(steps):
         opt.step()
@@ -299,7 +296,7 @@ def test_scheduler_matches_torch(name, kwargs):
         opt.step()
         sched.step()
         ours.append(sched.get_last_lr())
-    ref, _ = _lr_sequence(torch, name, kwargs)
+    ref, _ = _torch_lr_sequence(name, kwargs)
     np.testing.assert_allclose(ours, ref, rtol=1e-12, atol=0)
     assert [g["initial_lr"] for g in opt.param_groups] == [0.1, 0.5]
     # state_dict round trip: a new scheduler continues the sequence
@@ -325,7 +322,7 @@ def test_reduce_lr_on_plateau_matches_torch(kwargs):
     metrics = [1.0, 0.9, 0.95, 0.95, 0.94, 0.7, 0.7, 0.71, 0.8, 0.69, 0.69, 0.69] * 3
     opt = _clgrad_two_groups()
     sched = clgrad.optim.lr_scheduler.ReduceLROnPlateau(opt, **kwargs)
-    _, topt = _lr_sequence(torch, "StepLR", {"step_size": 1000}, steps=0)
+    _, topt = _torch_lr_sequence("StepLR", {"step_size": 1000}, steps=0)
     for g in topt.param_groups:
         g["lr"] = g["initial_lr"]
     tsched = torch.optim.lr_scheduler.ReduceLROnPlateau(topt, **kwargs)
