@@ -1,12 +1,9 @@
 """clgrad.nn: Module, Parameter, containers and layers, as torch.nn."""
-from . import parameter
+from . import functional, init, parameter
 from .containers import ModuleDict, ModuleList, Sequential
 from .linear import Flatten, Identity, Linear, Unflatten
 from .module import Module
 from .parameter import Parameter
 
-# functional and init arrive from a concurrent change: wire `from . import functional, init`
-# here once clgrad/nn/functional.py and clgrad/nn/init.py are committed.
-
 __all__ = ["Flatten", "Identity", "Linear", "Module", "ModuleDict", "ModuleList", "Parameter",
-           "Sequential", "Unflatten", "parameter"]
+           "Sequential", "Unflatten", "functional", "init", "parameter"]
