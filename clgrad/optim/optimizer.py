@@ -11,7 +11,6 @@ from collections import defaultdict
 from itertools import chain
 
 import numpy as np
-import pyopencl as cl
 
 from ..autograd import enable_grad, no_grad
 from ..runtime import program
@@ -114,14 +113,19 @@ class Optimizer:
                     grad.zero_()
 
     def step(self, closure=None):
-        """Perform one optimization step (subclasses); `closure` re-evaluates the loss."""
-        raise NotImplementedError
+        """One update of every parameter that has a gradient (each group by the subclass's
+        `_update_group`); `closure` re-evaluates the loss, which is returned."""
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        with no_grad():
+            for group in self.param_groups:
+                self._update_group(group)
+        return loss
 
-    def _closure_loss(self, closure):
-        if closure is None:
-            return None
-        with enable_grad():
-            return closure()
+    def _update_group(self, group: dict) -> None:
+        raise NotImplementedError(f"{type(self).__name__} does not implement its update")
 
     # -- state_dict ----------------------------------------------------------------------
     def state_dict(self) -> dict:
@@ -235,13 +239,7 @@ def _launch(algo: str, flags: tuple, operands: list, scalars: list) -> None:
         args += [x._storage.buffer, x._offset]
     n = param._numel
     args += scalars + [n]
-    wg = device.work_group
-    items = (n + device.chunk - 1) // device.chunk
-    size = ((items + wg - 1) // wg * wg,)
-    try:
-        kernel(device.queue, size, (wg,), *args)
-    except cl.Error as exc:
-        raise program.launch_error(device, kernel, size, (wg,), exc) from None
+    program.launch(device, kernel, (n + device.chunk - 1) // device.chunk, *args)
     if any(x._storage.shared for x in operands):
         device.queue.finish()
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-import pyopencl as cl
 
 from ..runtime import program
 from . import dtype as dt
@@ -215,13 +214,7 @@ def _launch(op, operands, out, compute, result, device, same_shape):
     args.append(n)
     key = (op.name, compute, result, tuple(kinds), ndim, idx)
     kernel = device.kernels.get(key) or _compile(op, key, device)
-    wg = device.work_group
-    items = (n + device.chunk - 1) // device.chunk
-    size = ((items + wg - 1) // wg * wg,)
-    try:
-        kernel(device.queue, size, (wg,), *args)
-    except cl.Error as exc:
-        raise program.launch_error(device, kernel, size, (wg,), exc) from None
+    program.launch(device, kernel, (n + device.chunk - 1) // device.chunk, *args)
     if sync:
         device.queue.finish()
 
