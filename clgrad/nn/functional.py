@@ -391,3 +391,42 @@ def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,
     if batchmean and input.dim() != 0:
         return loss.sum() / input.shape[0]
     return _reduce(loss, reduction)
+
+
+# -- lookup tables -----------------------------------------------------------------------------
+def _embedding_unsupported(max_norm, scale_grad_by_freq: bool, sparse: bool) -> None:
+    for name, value, off in (("max_norm", max_norm, None),
+                             ("scale_grad_by_freq", scale_grad_by_freq, False),
+                             ("sparse", sparse, False)):
+        if value is not None and value is not off:
+            raise NotImplementedError(f"clgrad: embedding({name}={value!r}) is not supported; "
+                                      f"leave {name}={off!r}")
+
+
+def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
+              max_norm: float | None = None, norm_type: float = 2.0,
+              scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
+    """weight[input]: rows of `weight` for integer indices in [0, weight.size(0)); the rows
+    looked up at padding_idx get no gradient."""
+    _embedding_unsupported(max_norm, scale_grad_by_freq, sparse)
+    if input.dtype not in (clgrad.int64, clgrad.int32):
+        raise RuntimeError("embedding(): expected indices of type Long or Int, but got "
+                           f"{_type_name(input.dtype)} ({input.dtype})")
+    if weight.dim() != 2:
+        raise RuntimeError(f"embedding(): 'weight' must be 2-D, got shape {list(weight.shape)}")
+    rows = weight.shape[0]
+    if padding_idx is not None:
+        if not -rows <= padding_idx < rows:
+            raise AssertionError("Padding_idx must be within num_embeddings")
+        padding_idx %= rows
+    if input.numel():
+        lo, hi = input.min().item(), input.max().item()
+        if lo < 0 or hi >= rows:
+            bad = lo if lo < 0 else hi
+            raise IndexError(f"index out of range in self: embedding() got index {bad} for "
+                             f"a weight of {rows} rows")
+    out = weight[input]
+    if padding_idx is None or not out.requires_grad:
+        return out
+    at_padding = (input == padding_idx).unsqueeze(-1)
+    return clgrad.where(at_padding, out.detach(), out)
