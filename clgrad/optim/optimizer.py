@@ -20,8 +20,17 @@ from ..tensor.elementwise import _INT31
 
 _SCALAR_NP = {"float": np.float32, "double": np.float64}
 _IDX_NP = {"int": np.int32, "long": np.int64}
-_N_BUFFERS = {"sgd": 3, "adam": 5}
-_N_SCALARS = {"sgd": 4, "adam": 8}
+# per algorithm: buffer arguments (param, grad, state), floating scalar arguments, the
+# template's variant flags in the order the optimizers pass them
+_N_BUFFERS = {"sgd": 3, "adam": 5, "rmsprop": 5, "adagrad": 3}
+_N_SCALARS = {"sgd": 4, "adam": 8, "rmsprop": 6, "adagrad": 3}
+_FLAGS = {
+    "sgd": ("maximize", "weight_decay", "momentum", "nesterov"),
+    "adam": ("maximize", "weight_decay", "amsgrad", "decoupled"),
+    "rmsprop": ("maximize", "weight_decay", "momentum", "centered"),
+    "adagrad": ("maximize", "weight_decay"),
+}
+_VARIANTS = ("momentum", "nesterov", "amsgrad", "decoupled", "centered")
 
 
 class _RequiredParameter:
@@ -253,18 +262,15 @@ def _compile(device, key):
     if dtype_.extension:
         device.require_extension(dtype_.extension, dtype_.name)
     ct = dtype_.opmath
+    variant = dict.fromkeys(_VARIANTS, False)
+    variant.update(zip(_FLAGS[algo], flags))
+    scalar_types = [_SCALAR_NP[ct]] * _N_SCALARS[algo]
     if algo == "sgd":
-        maximize, weight_decay, momentum, nesterov = flags
-        variant = {"momentum": momentum, "nesterov": nesterov, "amsgrad": False, "decoupled": False}
-        scalar_types = [_SCALAR_NP[ct]] * 4 + [np.int32]
-    else:
-        maximize, weight_decay, amsgrad, decoupled = flags
-        variant = {"momentum": False, "nesterov": False, "amsgrad": amsgrad, "decoupled": decoupled}
-        scalar_types = [_SCALAR_NP[ct]] * _N_SCALARS[algo]
+        scalar_types.append(np.int32)           # `first`: the momentum buffer is new
     scalar_dtypes = [None, _IDX_NP[idx]] * _N_BUFFERS[algo] + scalar_types + [_IDX_NP[idx]]
     tag = "".join(str(int(f)) for f in flags)
     name = f"optim_{algo}_{dtype_.name}_{tag}_{idx}"
     return program.compile_kernel(
         device, key, "optim.cl", name, scalar_dtypes, algo=algo, st=dtype_.ctype, ct=ct,
-        idx=idx, chunk=device.chunk, maximize=maximize, weight_decay=weight_decay,
-        fp64=dtype_ is dt.float64, fp16=dtype_ is dt.float16, **variant)
+        idx=idx, chunk=device.chunk, fp64=dtype_ is dt.float64, fp16=dtype_ is dt.float16,
+        **variant)

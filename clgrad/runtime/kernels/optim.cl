@@ -2,7 +2,7 @@
 ##
 ## Parameters
 ##   name        kernel name (algorithm, dtype, variant flags, index type)
-##   algo        "sgd" or "adam"
+##   algo        "sgd", "adam", "rmsprop" or "adagrad"
 ##   st          C storage type of the parameter, gradient and state buffers
 ##   ct          C type the update computes in ("opmath": half computes in float)
 ##   idx         index type: "int" when every offset fits in 31 bits, else "long"
@@ -11,6 +11,8 @@
 ##   weight_decay  apply weight decay (L2 added to the gradient; decoupled for AdamW)
 ##   sgd:   momentum (keep a momentum buffer), nesterov (Nesterov momentum)
 ##   adam:  amsgrad (keep max_exp_avg_sq), decoupled (AdamW: param *= 1 - lr * wd first)
+##   rmsprop: momentum (keep momentum_buffer), centered (keep grad_avg, subtract its square)
+##   adagrad: no further flags (the step's decayed learning rate comes from the host)
 ##   fp64, fp16  enable the double / half extensions
 ##
 ## Every buffer is dense with its own element offset; n is the element count. The formulas
@@ -24,6 +26,23 @@ __kernel void ${name}(
     __global const ${st} *grad, ${idx} g_off,
     __global ${st} *buf, ${idx} b_off,
     ${ct} neg_lr, ${ct} wd, ${ct} momentum, ${ct} one_minus_dampening, int first,
+    ${idx} n)
+% elif algo == "rmsprop":
+/* without momentum / centered the kernel ignores the momentum_buffer / grad_avg arguments */
+__kernel void ${name}(
+    __global ${st} *param, ${idx} p_off,
+    __global const ${st} *grad, ${idx} g_off,
+    __global ${st} *square_avg, ${idx} v_off,
+    __global ${st} *grad_avg, ${idx} a_off,
+    __global ${st} *momentum_buffer, ${idx} b_off,
+    ${ct} neg_lr, ${ct} wd, ${ct} alpha, ${ct} one_minus_alpha, ${ct} eps, ${ct} momentum,
+    ${idx} n)
+% elif algo == "adagrad":
+__kernel void ${name}(
+    __global ${st} *param, ${idx} p_off,
+    __global const ${st} *grad, ${idx} g_off,
+    __global ${st} *state_sum, ${idx} s_off,
+    ${ct} neg_clr, ${ct} wd, ${ct} eps,
     ${idx} n)
 % else:
 __kernel void ${name}(
@@ -66,6 +85,42 @@ __kernel void ${name}(
 %     endif
 %   endif
         p = p + neg_lr * g;
+% elif algo == "rmsprop":
+%   if weight_decay:
+        g = g + wd * p;
+%   endif
+        /* square_avg.mul_(alpha).addcmul_(grad, grad, value=1 - alpha) */
+        ${ct} v = (${ct})square_avg[v_off + i] * alpha;
+        v = v + one_minus_alpha * g * g;
+        square_avg[v_off + i] = (${st})v;
+%   if centered:
+        /* grad_avg.lerp_(grad, 1 - alpha); avg = square_avg.addcmul(grad_avg, grad_avg, -1) */
+        ${ct} a = (${ct})grad_avg[a_off + i];
+        a = fabs(one_minus_alpha) < (${ct})0.5 ? a + one_minus_alpha * (g - a)
+                                               : g - (g - a) * ((${ct})1 - one_minus_alpha);
+        grad_avg[a_off + i] = (${st})a;
+        ${ct} avg = sqrt(v + (${ct})(-1) * a * a) + eps;
+%   else:
+        ${ct} avg = sqrt(v) + eps;
+%   endif
+%   if momentum:
+        /* buf.mul_(momentum).addcdiv_(grad, avg); param.add_(buf, alpha=-lr) */
+        ${ct} b = (${ct})momentum_buffer[b_off + i] * momentum;
+        b = b + g / avg;
+        momentum_buffer[b_off + i] = (${st})b;
+        p = p + neg_lr * b;
+%   else:
+        p = p + neg_lr * (g / avg);
+%   endif
+% elif algo == "adagrad":
+%   if weight_decay:
+        g = g + wd * p;
+%   endif
+        /* state_sum.addcmul_(grad, grad, value=1); param.addcdiv_(grad, std, value=-clr) */
+        ${ct} s = (${ct})state_sum[s_off + i];
+        s = s + g * g;
+        state_sum[s_off + i] = (${st})s;
+        p = p + neg_clr * (g / (sqrt(s) + eps));
 % else:
 %   if weight_decay and decoupled:
         p = p * decay;
