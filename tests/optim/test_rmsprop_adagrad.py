@@ -2,24 +2,16 @@
 import numpy as np
 import pytest
 import torch
+from test_optim import SHAPES, _close, _loss  # the loss and checks both files share
 
 import clgrad
 from clgrad.optim import optimizer as optimizer_module
 from clgrad.tensor import elementwise
 
-SHAPES = [(3, 4), (4,), (4, 2)]
-
 
 def _weights():
     rng = np.random.default_rng(1)
     return [rng.standard_normal(s) for s in SHAPES]
-
-
-def _loss(lib, ws, x):
-    """A small MLP-ish loss written once for both libraries."""
-    w1, b1, w2 = ws
-    h = lib.tanh(x @ w1 + b1)
-    return ((h @ w2) ** 2).sum() + (w1 * w1).sum() * 0.1
 
 
 def _params(lib, non_contiguous=False):
@@ -48,11 +40,6 @@ def _run(lib, name, kwargs, steps=50, groups=None, non_contiguous=False):
     opt = getattr(lib.optim, name)(params, **kwargs)
     _train(lib, opt, ws, steps)
     return [w.detach().numpy() for w in ws], opt
-
-
-def _close(a, b, tol=1e-10):
-    for x, y in zip(a, b):
-        np.testing.assert_allclose(x, y, rtol=tol, atol=tol)
 
 
 CONFIGS = [
