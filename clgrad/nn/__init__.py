@@ -14,6 +14,7 @@ from .activation import (
     Softplus,
     Tanh,
 )
+from .batchnorm import BatchNorm1d, BatchNorm2d
 from .containers import ModuleDict, ModuleList, Sequential
 from .dropout import Dropout
 from .linear import Flatten, Identity, Linear, Unflatten
@@ -29,12 +30,13 @@ from .loss import (
     SmoothL1Loss,
 )
 from .module import Module
+from .normalization import GroupNorm, LayerNorm
 from .parameter import Parameter
 from .sparse import Embedding
 
-__all__ = ["ELU", "GELU", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "Dropout",
-           "Embedding", "Flatten", "Hardtanh", "HuberLoss", "Identity", "KLDivLoss", "L1Loss",
-           "LeakyReLU", "Linear", "LogSoftmax", "MSELoss", "Module", "ModuleDict", "ModuleList",
-           "NLLLoss", "Parameter", "ReLU", "ReLU6", "Sequential", "SiLU", "Sigmoid",
-           "SmoothL1Loss", "Softmax", "Softplus", "Tanh", "Unflatten", "functional", "init",
-           "parameter"]
+__all__ = ["ELU", "GELU", "BCELoss", "BCEWithLogitsLoss", "BatchNorm1d", "BatchNorm2d",
+           "CrossEntropyLoss", "Dropout", "Embedding", "Flatten", "GroupNorm", "Hardtanh",
+           "HuberLoss", "Identity", "KLDivLoss", "L1Loss", "LayerNorm", "LeakyReLU", "Linear",
+           "LogSoftmax", "MSELoss", "Module", "ModuleDict", "ModuleList", "NLLLoss", "Parameter",
+           "ReLU", "ReLU6", "Sequential", "SiLU", "Sigmoid", "SmoothL1Loss", "Softmax", "Softplus",
+           "Tanh", "Unflatten", "functional", "init", "parameter"]

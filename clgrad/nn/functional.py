@@ -430,3 +430,90 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
         return out
     at_padding = (input == padding_idx).unsqueeze(-1)
     return clgrad.where(at_padding, out.detach(), out)
+
+
+# -- normalisation -----------------------------------------------------------------------------
+def _verify_batch_size(size) -> None:
+    """torch's check that training-mode statistics see more than one value per channel."""
+    if size[0] * math.prod(size[2:]) == 1:
+        raise ValueError("Expected more than 1 value per channel when training, got input size "
+                         f"{size}")
+
+
+def _normalize(input: Tensor, dims: tuple, eps: float) -> Tensor:
+    """(input - mean) / sqrt(var + eps) with the biased variance over `dims`."""
+    mean = input.mean(dim=dims, keepdim=True)
+    var = input.var(dim=dims, unbiased=False, keepdim=True)
+    return (input - mean) * (var + eps).rsqrt()
+
+
+def _affine(out: Tensor, weight: Tensor | None, bias: Tensor | None, shape) -> Tensor:
+    if weight is not None:
+        out = out * weight.reshape(shape)
+    if bias is not None:
+        out = out + bias.reshape(shape)
+    return out
+
+
+def _update_running(running: Tensor | None, stat: Tensor, momentum: float) -> None:
+    if running is not None:
+        with clgrad.no_grad():
+            running.mul_(1 - momentum).add_(stat.detach().reshape(running.shape) * momentum)
+
+
+def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
+               weight: Tensor | None = None, bias: Tensor | None = None,
+               training: bool = False, momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Normalise each channel (dim 1) over the batch and spatial dims. In training the batch
+    statistics are used and the running ones updated in place (running_var with the unbiased
+    variance); otherwise running_mean/running_var are used."""
+    if training:
+        _verify_batch_size(input.size())
+    channels = input.shape[1] if input.dim() > 1 else 1
+    for name, running in (("running_mean", running_mean), ("running_var", running_var)):
+        if running is not None and running.numel() != channels:
+            raise RuntimeError(f"{name} should contain {channels} elements not "
+                               f"{running.numel()}")
+    shape = (1, channels) + (1,) * (input.dim() - 2)
+    if not training:
+        if running_mean is None or running_var is None:
+            raise RuntimeError("running_mean must be defined in evaluation mode")
+        out = (input - running_mean.reshape(shape)) * (running_var.reshape(shape) + eps).rsqrt()
+        return _affine(out, weight, bias, shape)
+    dims = (0,) + tuple(range(2, input.dim()))
+    out = _normalize(input, dims, eps)
+    if running_mean is not None or running_var is not None:
+        n = input.numel() // channels
+        _update_running(running_mean, input.mean(dim=dims), momentum)
+        _update_running(running_var, input.var(dim=dims, unbiased=False) * (n / (n - 1)),
+                        momentum)
+    return _affine(out, weight, bias, shape)
+
+
+def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
+               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+    """Normalise over the trailing dims given by normalized_shape, then scale and shift."""
+    shape = ((normalized_shape,) if isinstance(normalized_shape, int)
+             else tuple(normalized_shape))
+    if tuple(input.shape[input.dim() - len(shape):]) != shape or input.dim() < len(shape):
+        dims = ", ".join(str(s) for s in shape)
+        raise RuntimeError(f"Given normalized_shape={list(shape)}, expected input with shape "
+                           f"[*, {dims}], but got input of size{list(input.shape)}")
+    out = _normalize(input, tuple(range(-len(shape), 0)), eps)
+    return _affine(out, weight, bias, shape)
+
+
+def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
+               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+    """Split the channels (dim 1) into num_groups and normalise each group of each sample."""
+    if input.dim() < 2:
+        raise RuntimeError("Expected at least 2 dimensions for input tensor but received "
+                           f"{input.dim()}")
+    size = list(input.shape)
+    _verify_batch_size([size[0] * size[1] // num_groups, num_groups] + size[2:])
+    if size[1] % num_groups:
+        raise RuntimeError("Expected number of channels in input to be divisible by num_groups, "
+                           f"but got input of shape {size} and num_groups={num_groups}")
+    grouped = input.reshape(size[0], num_groups, -1)
+    out = _normalize(grouped, (2,), eps).reshape(input.shape)
+    return _affine(out, weight, bias, (1, size[1]) + (1,) * (len(size) - 2))
