@@ -58,8 +58,12 @@ def rule(*names):
     return register
 
 
-def _t(x):
-    return x if isinstance(x, Tensor) else None
+class _Saving(Rule):
+    """Rules whose backward needs the leading positional inputs (tensors or numbers)."""
+
+    @staticmethod
+    def save(ctx, out, *args, **kwargs):
+        ctx.save_for_backward(*args)
 
 
 # -- elementwise ------------------------------------------------------------------------------
@@ -92,11 +96,7 @@ RULES["__rsub__"] = type("Rsub", (Sub,), {"_backward_suffix": "1", "__module__":
 
 
 @rule("mul")
-class Mul(Rule):
-    @staticmethod
-    def save(ctx, out, a, b, **_):
-        ctx.save_for_backward(a, b)
-
+class Mul(_Saving):
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved_tensors
@@ -418,11 +418,7 @@ RULES["std"] = type("Std", (Var,), {"__module__": __name__})
 
 # -- matmul ---------------------------------------------------------------------------------
 @rule("mm")
-class Mm(Rule):
-    @staticmethod
-    def save(ctx, out, a, b, **_):
-        ctx.save_for_backward(a, b)
-
+class Mm(_Saving):
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved_tensors
@@ -431,17 +427,13 @@ class Mm(Rule):
 
 
 @rule("matmul")
-class Matmul(Rule):
+class Matmul(_Saving):
     @classmethod
     def call(cls, raw, args, kwargs):
         """Two matrices: recorded as mm (PyTorch's MmBackward0)."""
         if len(args) == 2 and all(isinstance(a, Tensor) and len(a._shape) == 2 for a in args):
             return Mm.call(raw, args, kwargs)
         return super().call(raw, args, kwargs)
-
-    @staticmethod
-    def save(ctx, out, a, b, **_):
-        ctx.save_for_backward(a, b)
 
     @staticmethod
     def backward(ctx, g):

@@ -18,7 +18,7 @@ from ..tensor.einsum import _parse
 from ..tensor.shape import broadcast_shapes
 from .function import Function
 from .grad_mode import is_grad_enabled
-from .ops import RULES, Rule, Var, _keep, _unary, rule
+from .ops import RULES, Rule, Var, _keep, _Saving, _unary, rule
 from .ops import Div as _TrueDiv
 
 for _alias, _name in (("absolute", "abs"), ("negative", "neg"), ("multiply", "mul"),
@@ -38,14 +38,6 @@ def _scale(t, s):
 def _needed(ctx, *grads):
     """`grads` (callables) evaluated only for the inputs that need a gradient."""
     return tuple(f() if need else None for f, need in zip(grads, ctx.needs_input_grad))
-
-
-class _Saving(Rule):
-    """Rules whose backward needs the leading positional inputs (tensors or numbers)."""
-
-    @staticmethod
-    def save(ctx, out, *args, **kwargs):
-        ctx.save_for_backward(*args)
 
 
 # -- elementwise ------------------------------------------------------------------------------

@@ -1,10 +1,8 @@
 """Adagrad, with learning-rate decay."""
 from __future__ import annotations
 
-from ..autograd import no_grad
 from ..tensor import Tensor
-from .adam import _step_value
-from .optimizer import Optimizer, fused_update
+from .optimizer import Optimizer, fused_update, next_step, state_buffer
 
 
 class Adagrad(Optimizer):
@@ -42,21 +40,15 @@ class Adagrad(Optimizer):
     def _init_state(self, p: Tensor, initial_accumulator_value: float) -> None:
         state = self.state[p]
         state["step"] = 0.0
-        state["sum"] = Tensor._empty(p._shape, p.dtype, p._storage.device)
-        with no_grad():
-            state["sum"].fill_(initial_accumulator_value)
+        state["sum"] = state_buffer(p, initial_accumulator_value)
 
     def _update_group(self, group: dict) -> None:
         lr, lr_decay, weight_decay = group["lr"], group["lr_decay"], group["weight_decay"]
         flags = (bool(group["maximize"]), weight_decay != 0)
-        for p in group["params"]:
-            grad = p._grad
-            if grad is None:
-                continue
-            state = self.state[p]
+        for p, grad, state in self._with_grad(group):
             if len(state) == 0:         # added by add_param_group after construction
                 self._init_state(p, group["initial_accumulator_value"])
-            step = state["step"] = _step_value(state["step"]) + 1
+            step = next_step(state)
             clr = lr / (1 + (step - 1) * lr_decay)
             scalars = [-clr, weight_decay, group["eps"]]
             fused_update("adagrad", flags, p, grad, [state["sum"]], scalars)

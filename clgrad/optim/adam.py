@@ -1,9 +1,7 @@
 """Adam and AdamW (decoupled weight decay), with AMSGrad."""
 from __future__ import annotations
 
-from ..autograd import no_grad
-from ..tensor import Tensor
-from .optimizer import Optimizer, fused_update
+from .optimizer import Optimizer, fused_update, next_step, state_buffer
 
 
 class Adam(Optimizer):
@@ -39,18 +37,14 @@ class Adam(Optimizer):
         amsgrad = bool(group["amsgrad"])
         decoupled = bool(group["decoupled_weight_decay"])
         flags = (bool(group["maximize"]), weight_decay != 0, amsgrad, decoupled)
-        for p in group["params"]:
-            grad = p._grad
-            if grad is None:
-                continue
-            state = self.state[p]
+        for p, grad, state in self._with_grad(group):
             if len(state) == 0:
                 state["step"] = 0.0
-                state["exp_avg"] = _zeros(p)
-                state["exp_avg_sq"] = _zeros(p)
+                state["exp_avg"] = state_buffer(p, 0)
+                state["exp_avg_sq"] = state_buffer(p, 0)
                 if amsgrad:
-                    state["max_exp_avg_sq"] = _zeros(p)
-            step = state["step"] = _step_value(state["step"]) + 1
+                    state["max_exp_avg_sq"] = state_buffer(p, 0)
+            step = next_step(state)
             bias_correction1 = 1 - beta1 ** step
             bias_correction2 = 1 - beta2 ** step
             step_size = lr / bias_correction1
@@ -71,15 +65,3 @@ class AdamW(Adam):
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize,
                          decoupled_weight_decay=True)
 
-
-def _zeros(p: Tensor) -> Tensor:
-    """A contiguous zero state buffer shaped like `p`."""
-    t = Tensor._empty(p._shape, p.dtype, p._storage.device)
-    with no_grad():
-        t.zero_()
-    return t
-
-
-def _step_value(step) -> float:
-    """The step count as a float (a loaded state may hold a 0-d tensor, as torch saves)."""
-    return float(step.item()) if isinstance(step, Tensor) else float(step)

@@ -136,6 +136,12 @@ class Optimizer:
     def _update_group(self, group: dict) -> None:
         raise NotImplementedError(f"{type(self).__name__} does not implement its update")
 
+    def _with_grad(self, group: dict):
+        """(param, grad, state) for the group's parameters that have a gradient."""
+        for p in group["params"]:
+            if p._grad is not None:
+                yield p, p._grad, self.state[p]
+
     # -- state_dict ----------------------------------------------------------------------
     def state_dict(self) -> dict:
         """{'state': {index: {...}}, 'param_groups': [{..., 'params': [indices]}]}, as torch.
@@ -208,6 +214,23 @@ def _typename(obj) -> str:
 
 
 # -- the fused launch -----------------------------------------------------------------------
+def state_buffer(p: Tensor, fill=None) -> Tensor:
+    """A contiguous state buffer shaped like `p`, set to `fill` (None: left unwritten, for a
+    kernel that writes it before reading it)."""
+    t = Tensor._empty(p._shape, p.dtype, p._storage.device)
+    if fill is not None:
+        with no_grad():
+            t.fill_(fill)
+    return t
+
+
+def next_step(state: dict) -> float:
+    """Advance state['step'] (a loaded state may hold a 0-d tensor, as torch saves it)."""
+    step = state["step"]
+    state["step"] = (float(step.item()) if isinstance(step, Tensor) else float(step)) + 1
+    return state["step"]
+
+
 def fused_update(algo: str, flags: tuple, param: Tensor, grad: Tensor, buffers: list,
                  scalars: list) -> None:
     """Update `param` (and the state `buffers`, contiguous) in place with one kernel launch.

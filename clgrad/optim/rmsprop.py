@@ -1,8 +1,7 @@
 """RMSprop, with momentum and the centered variant."""
 from __future__ import annotations
 
-from .adam import _step_value, _zeros
-from .optimizer import Optimizer, fused_update
+from .optimizer import Optimizer, fused_update, next_step, state_buffer
 
 
 class RMSprop(Optimizer):
@@ -36,19 +35,15 @@ class RMSprop(Optimizer):
         centered = bool(group["centered"])
         flags = (bool(group["maximize"]), weight_decay != 0, momentum > 0, centered)
         scalars = [-group["lr"], weight_decay, alpha, 1 - alpha, group["eps"], momentum]
-        for p in group["params"]:
-            grad = p._grad
-            if grad is None:
-                continue
-            state = self.state[p]
+        for p, grad, state in self._with_grad(group):
             if len(state) == 0:
                 state["step"] = 0.0
-                state["square_avg"] = _zeros(p)
+                state["square_avg"] = state_buffer(p, 0)
                 if momentum > 0:
-                    state["momentum_buffer"] = _zeros(p)
+                    state["momentum_buffer"] = state_buffer(p, 0)
                 if centered:
-                    state["grad_avg"] = _zeros(p)
-            state["step"] = _step_value(state["step"]) + 1
+                    state["grad_avg"] = state_buffer(p, 0)
+            next_step(state)
             square_avg = state["square_avg"]
             # a variant that is off ignores its buffer argument: pass square_avg instead
             buffers = [square_avg,

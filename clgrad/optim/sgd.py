@@ -1,7 +1,7 @@
 """Stochastic gradient descent with momentum, Nesterov momentum and weight decay."""
 from __future__ import annotations
 
-from .optimizer import Optimizer, fused_update
+from .optimizer import Optimizer, fused_update, state_buffer
 
 
 class SGD(Optimizer):
@@ -32,23 +32,14 @@ class SGD(Optimizer):
         flags = (bool(group["maximize"]), weight_decay != 0, momentum != 0,
                  bool(group["nesterov"]))
         scalars = [-group["lr"], weight_decay, momentum, 1 - group["dampening"]]
-        for p in group["params"]:
-            grad = p._grad
-            if grad is None:
-                continue
-            state = self.state[p]
+        for p, grad, state in self._with_grad(group):
             buf = state.get("momentum_buffer") if momentum != 0 else None
             first = momentum != 0 and buf is None
             if first:
-                buf = _new_state(p)
+                buf = state_buffer(p)
             # without momentum the kernel ignores its buffer argument: pass the parameter
             buffers = [buf if buf is not None else p]
             fused_update("sgd", flags, p, grad, buffers, scalars + [int(first)])
             if momentum != 0:
                 state["momentum_buffer"] = buf
 
-
-def _new_state(p):
-    """A contiguous state buffer shaped like `p` (its content is written before it is read)."""
-    from ..tensor import Tensor
-    return Tensor._empty(p._shape, p.dtype, p._storage.device)

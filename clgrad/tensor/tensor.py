@@ -67,18 +67,16 @@ class Tensor:
         return empty(*args, dtype=dtype, device=device)
 
     @staticmethod
-    def _make(storage, shape, stride, offset, dtype_):
+    def _make(storage, shape, stride, offset, dtype_, count=None, contig=None):
+        """A tensor over `storage`; `count` (numel) and `contig` when the caller knows them."""
         t = object.__new__(Tensor)
         t._storage = storage
         t._shape = shape
         t._stride = stride
         t._offset = offset
         t.dtype = dtype_
-        n = 1
-        for s in shape:
-            n *= s
-        t._numel = n
-        t._contig = is_contiguous(shape, stride)
+        t._numel = numel(shape) if count is None else count
+        t._contig = is_contiguous(shape, stride) if contig is None else contig
         t._requires_grad = False
         t._grad = t.grad_fn = t._grad_accumulator = t._hooks = t._base = None
         t._view_version = 0
@@ -97,19 +95,8 @@ class Tensor:
             layout = _LAYOUTS[shape] = (Size(shape), contiguous_strides(shape), numel(shape))
         if dtype_.extension:
             device.require_extension(dtype_.extension, dtype_.name)
-        t = object.__new__(Tensor)
-        t._storage = Storage(device, layout[2] * dtype_.itemsize)
-        t._shape, t._stride, t._numel = layout
-        t._offset = 0
-        t.dtype = dtype_
-        t._contig = True
-        t._requires_grad = False
-        t._grad = t.grad_fn = t._grad_accumulator = t._hooks = t._base = None
-        t._view_version = 0
-        t._made_without_grad = False
-        t._output_nr = 0
-        t._retains_grad = False
-        return t
+        return Tensor._make(Storage(device, layout[2] * dtype_.itemsize), layout[0], layout[1],
+                            0, dtype_, layout[2], True)
 
     def _view(self, shape, stride, offset=None) -> Tensor:
         """A view of self's storage; `_base` is the tensor whose storage it is (as PyTorch)."""

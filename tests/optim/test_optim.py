@@ -178,7 +178,10 @@ def test_closure_and_version():
     np.testing.assert_allclose(w.tolist(), [0.8, -1.6])
 
 
-def test_one_launch_per_parameter(monkeypatch):
+def launches_after_first_step(monkeypatch, makers, steps=3):
+    """For each optimizer `make(params)`: the fused launches (their algorithm names) and the
+    count of other elementwise launches over `steps` steps after the first, which allocates
+    (and zeroes) the state. Also returns the parameters."""
     fused, other = [], []
     launch = optimizer_module._launch
     ew_launch = elementwise._launch
@@ -188,13 +191,24 @@ def test_one_launch_per_parameter(monkeypatch):
     ws = [clgrad.tensor(w, dtype=clgrad.float64, requires_grad=True) for w in _weights()]
     for w in ws:
         w.grad = clgrad.ones(w.shape, dtype=clgrad.float64)
-    for opt in (clgrad.optim.SGD(ws, lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.1),
-                clgrad.optim.Adam(ws, amsgrad=True, weight_decay=0.1), clgrad.optim.AdamW(ws)):
-        opt.step()                      # first step allocates (and zeroes) state
+    counts = []
+    for make in makers:
+        opt = make(ws)
+        opt.step()
         fused.clear()
         other.clear()
-        for _ in range(3):
+        for _ in range(steps):
             opt.step()
+        counts.append((list(fused), list(other)))
+    return counts, ws
+
+
+def test_one_launch_per_parameter(monkeypatch):
+    counts, ws = launches_after_first_step(monkeypatch, [
+        lambda ws: clgrad.optim.SGD(ws, lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.1),
+        lambda ws: clgrad.optim.Adam(ws, amsgrad=True, weight_decay=0.1),
+        lambda ws: clgrad.optim.AdamW(ws)])
+    for fused, other in counts:
         assert len(fused) == 3 * len(ws)
         assert other == []
 

@@ -2,11 +2,14 @@
 import numpy as np
 import pytest
 import torch
-from test_optim import SHAPES, _close, _loss  # the loss and checks both files share
+from test_optim import (  # the loss and checks both files share
+    SHAPES,
+    _close,
+    _loss,
+    launches_after_first_step,
+)
 
 import clgrad
-from clgrad.optim import optimizer as optimizer_module
-from clgrad.tensor import elementwise
 
 
 def _weights():
@@ -162,24 +165,11 @@ def test_adagrad_add_param_group_and_skipped_params():
 
 
 def test_one_launch_per_parameter(monkeypatch):
-    fused, other = [], []
-    launch = optimizer_module._launch
-    ew_launch = elementwise._launch
-    monkeypatch.setattr(optimizer_module, "_launch",
-                        lambda *a: (fused.append(a[0]), launch(*a))[1])
-    monkeypatch.setattr(elementwise, "_launch", lambda *a: (other.append(1), ew_launch(*a))[1])
-    ws = [clgrad.tensor(w, dtype=clgrad.float64, requires_grad=True) for w in _weights()]
-    for w in ws:
-        w.grad = clgrad.ones(w.shape, dtype=clgrad.float64)
-    for opt, algo in [
-            (clgrad.optim.RMSprop(ws, momentum=0.9, centered=True, weight_decay=0.1), "rmsprop"),
-            (clgrad.optim.RMSprop(ws, maximize=True), "rmsprop"),
-            (clgrad.optim.Adagrad(ws, lr_decay=0.1, weight_decay=0.1), "adagrad")]:
-        opt.step()                      # the first step allocates (and zeroes) state
-        fused.clear()
-        other.clear()
-        for _ in range(3):
-            opt.step()
+    counts, ws = launches_after_first_step(monkeypatch, [
+        lambda ws: clgrad.optim.RMSprop(ws, momentum=0.9, centered=True, weight_decay=0.1),
+        lambda ws: clgrad.optim.RMSprop(ws, maximize=True),
+        lambda ws: clgrad.optim.Adagrad(ws, lr_decay=0.1, weight_decay=0.1)])
+    for (fused, other), algo in zip(counts, ["rmsprop", "rmsprop", "adagrad"]):
         assert fused == [algo] * (3 * len(ws))
         assert other == []
 
