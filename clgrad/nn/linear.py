@@ -1,4 +1,4 @@
-"""Linear and the shape-only layers: Identity, Flatten, Unflatten."""
+"""Linear, Bilinear and the shape-only layers: Identity, Flatten, Unflatten."""
 from __future__ import annotations
 
 import math
@@ -7,6 +7,7 @@ from ..autograd import no_grad
 from ..tensor import Tensor
 from ..tensor.creation import empty
 from ..tensor.shape import normalize_dim
+from . import functional as F
 from .module import Module
 from .parameter import Parameter
 
@@ -53,6 +54,41 @@ class Linear(Module):
     def extra_repr(self) -> str:
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
                 f"bias={self.bias is not None}")
+
+
+class Bilinear(Module):
+    """y = x1^T A x2 + b: y[..., o] = x1 @ weight[o] @ x2 + bias[o] (F.bilinear)."""
+
+    def __init__(self, in1_features: int, in2_features: int, out_features: int,
+                 bias: bool = True, device=None, dtype=None) -> None:
+        super().__init__()
+        self.in1_features = in1_features
+        self.in2_features = in2_features
+        self.out_features = out_features
+        self.weight = Parameter(empty((out_features, in1_features, in2_features),
+                                      device=device, dtype=dtype))
+        if bias:
+            self.bias = Parameter(empty(out_features, device=device, dtype=dtype))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """PyTorch's init: U(-1/sqrt(in1_features), 1/sqrt(in1_features)) for weight and
+        bias."""
+        bound = 1 / math.sqrt(self.in1_features) if self.in1_features > 0 else 0.0
+        with no_grad():
+            if self.weight.numel():
+                self.weight.uniform_(-bound, bound)
+            if self.bias is not None and self.bias.numel():
+                self.bias.uniform_(-bound, bound)
+
+    def forward(self, input1: Tensor, input2: Tensor) -> Tensor:
+        return F.bilinear(input1, input2, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
+                f"out_features={self.out_features}, bias={self.bias is not None}")
 
 
 class Flatten(Module):
