@@ -92,6 +92,7 @@ class Optimizer:
                 raise ValueError("parameter group didn't specify a value of required "
                                  f"optimization parameter {name}")
             param_group.setdefault(name, default)
+        self._check_implementation(param_group)
         ids = {id(p) for p in param_group["params"]}
         if len(ids) != len(param_group["params"]):
             import warnings
@@ -103,6 +104,19 @@ class Optimizer:
             if any(id(p) in ids for p in group["params"]):
                 raise ValueError("some parameters appear in more than one parameter group")
         self.param_groups.append(param_group)
+
+    def _check_implementation(self, group: dict) -> None:
+        """torch's implementation switches. `foreach` and `fused` choose how torch runs the
+        same update; clgrad always runs one fused kernel per parameter, so every value gives
+        the same numbers and is accepted. `capturable` (CUDA-graph capture) and
+        `differentiable` (an update autograd can differentiate through) are not implemented."""
+        if group.get("foreach") and group.get("fused"):
+            raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+        for name, meaning in (("capturable", "CUDA-graph capture"),
+                              ("differentiable", "an update autograd differentiates through")):
+            if group.get(name):
+                raise NotImplementedError(f"{type(self).__name__}: {name}=True ({meaning}) is "
+                                          f"not supported by clgrad; leave {name}=False")
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset every parameter's gradient: to None (default) or to zeros in place."""
