@@ -6,7 +6,17 @@ No OpenCL work happens at import: the default device opens on first use.
 """
 from . import autograd, cuda, nn, optim, runtime, utils
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
-from .nn.functional import bilinear
+from .nn.functional import (
+    adaptive_avg_pool1d,
+    avg_pool1d,
+    bilinear,
+    conv1d,
+    conv2d,
+    conv_transpose1d,
+    conv_transpose2d,
+    max_pool1d,
+    max_pool2d,
+)
 from .runtime import OutOfMemoryError, memory_stats
 from .runtime.device import device, set_default_device
 from .serialization import SerializationError, load, save

@@ -12,22 +12,10 @@ from .engine import run_backward
 from .function import wants_grad
 from .grad_mode import is_grad_enabled
 from .inplace import inplace
-from .ops import RULES
+from .ops import RULES, wrap
 
 
 # -- wrapping the public ops ----------------------------------------------------------------
-def wrap(raw, cls):
-    """The public form of an op: recorded through `cls` when a gradient is needed."""
-    def op(*args, **kwargs):
-        if is_grad_enabled() and wants_grad(args, kwargs):
-            return cls.call(raw, args, kwargs)
-        return raw(*args, **kwargs)
-    op.__name__ = getattr(raw, "__name__", "op")
-    op.__doc__ = raw.__doc__
-    op.__wrapped__ = raw
-    return op
-
-
 def refuse(raw, name):
     """An op with no derivative yet: runs, unless a gradient would be needed."""
     def op(*args, **kwargs):

@@ -11,7 +11,7 @@ import math
 
 from ..tensor.ops import grad_op
 from ..tensor.tensor import Tensor
-from .function import Function, _record
+from .function import Function, _record, wants_grad
 from .grad_mode import _set, is_grad_enabled
 
 
@@ -48,6 +48,18 @@ class Rule(Function):
 
 
 RULES: dict = {}
+
+
+def wrap(raw, cls):
+    """The public form of an op: recorded through `cls` when a gradient is needed."""
+    def op(*args, **kwargs):
+        if is_grad_enabled() and wants_grad(args, kwargs):
+            return cls.call(raw, args, kwargs)
+        return raw(*args, **kwargs)
+    op.__name__ = getattr(raw, "__name__", "op")
+    op.__doc__ = raw.__doc__
+    op.__wrapped__ = raw
+    return op
 
 
 def rule(*names):

@@ -12,6 +12,20 @@ import warnings
 import clgrad
 
 from ..tensor import Tensor
+from .windows import (  # noqa: F401  (convolution and pooling live in windows.py)
+    adaptive_avg_pool1d,
+    adaptive_avg_pool2d,
+    avg_pool1d,
+    avg_pool2d,
+    conv1d,
+    conv2d,
+    conv_transpose1d,
+    conv_transpose2d,
+    fold,
+    max_pool1d,
+    max_pool2d,
+    unfold,
+)
 
 _REDUCTIONS = ("none", "mean", "sum")
 

@@ -25,6 +25,8 @@ NN_CLASSES = [
     "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "CrossEntropyLoss", "NLLLoss", "BCELoss",
     "BCEWithLogitsLoss", "KLDivLoss",
     "Sequential", "ModuleList", "ModuleDict",
+    "Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d", "Fold", "Unfold",
+    "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d",
 ]
 FUNCTIONAL = [
     "linear", "bilinear", "dropout", "embedding", "batch_norm", "layer_norm", "group_norm",
@@ -32,7 +34,9 @@ FUNCTIONAL = [
     "softplus", "hardtanh",
     "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "cross_entropy", "nll_loss",
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div",
-]
+    "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "fold", "unfold",
+    "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d",
+]   # torch's max_pool1d/2d are *args dispatchers: tests/nn/test_windows.py calls them alike
 INIT = ["uniform_", "normal_", "zeros_", "ones_", "constant_", "xavier_uniform_",
         "xavier_normal_", "kaiming_uniform_", "kaiming_normal_"]
 OPTIMIZERS = ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad"]
@@ -44,7 +48,8 @@ MODULE_METHODS = [
     "zero_grad", "requires_grad_", "apply", "state_dict", "load_state_dict", "register_buffer",
     "register_parameter", "add_module",
 ]
-TOP_LEVEL = ["bilinear"]
+TOP_LEVEL = ["bilinear", "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d",
+             "avg_pool1d", "adaptive_avg_pool1d"]
 
 NAMES = ([f"nn.{n}" for n in NN_CLASSES] + [f"nn.functional.{n}" for n in FUNCTIONAL]
          + [f"nn.init.{n}" for n in INIT] + [f"optim.{n}" for n in OPTIMIZERS]

@@ -196,11 +196,13 @@ def test_errors_match_torch(make, message):
         assert str(info.value) == message, (lib.__name__, str(info.value))
 
 
-def test_unsupported_options_are_rejected():
+def test_implementation_options():
+    """foreach/fused only pick torch's implementation: accepted, same update; capturable
+    (torch's 7th positional of RMSprop) and differentiable are refused."""
     w = clgrad.ones(2, requires_grad=True)
-    with pytest.raises(TypeError):
-        clgrad.optim.RMSprop([w], foreach=True)
-    with pytest.raises(TypeError):      # torch's 7th positional is capturable, not maximize
+    clgrad.optim.RMSprop([w], foreach=True)
+    clgrad.optim.Adagrad([w], fused=True)
+    with pytest.raises(NotImplementedError, match="capturable"):
         clgrad.optim.RMSprop([w], 0.01, 0.99, 1e-8, 0, 0, False, True)
-    with pytest.raises(TypeError):
-        clgrad.optim.Adagrad([w], fused=True)
+    with pytest.raises(NotImplementedError, match="differentiable"):
+        clgrad.optim.Adagrad([w], differentiable=True)

@@ -1,0 +1,98 @@
+"""Sliding windows over the last two dims: im2col and its adjoint col2im (window.cl).
+
+Convolution is im2col + matmul, transposed convolution matmul + col2im, and pooling a
+reduction over im2col's window dim, so these two kernels are the only ones the
+convolution and pooling layers add. Both take (kernel, dilation, padding, stride) as
+(height, width) pairs and the window grid (OH, OW) explicitly, so ceil-mode pooling (windows
+past the padded end) needs nothing special: any position outside the input reads `fill`.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..runtime import program
+from .dtype import int64
+from .scan import _IDX_NP, _fp_flags, index_type
+from .tensor import Tensor
+
+_SCALAR_NP = {"float": np.float32, "double": np.float64}
+
+
+def grid(size: int, kernel: int, dilation: int, padding: int, stride: int,
+         ceil_mode: bool = False) -> int:
+    """Windows along one dim: PyTorch's output-size formula (ceil mode drops a last window
+    that would start in the right padding)."""
+    span = size + 2 * padding - dilation * (kernel - 1) - 1
+    if not ceil_mode:
+        return span // stride + 1
+    out = -(-span // stride) + 1
+    return out - 1 if (out - 1) * stride >= size + padding else out
+
+
+def im2col(input: Tensor, kernel, dilation, padding, stride, blocks, fill=0) -> Tensor:
+    """(N, C*KH*KW, OH*OW) columns of the (N, C, H, W) `input`; (OH, OW) = `blocks`."""
+    n, c, h, w = input._shape
+    kh, kw = kernel
+    oh, ow = blocks
+    out = Tensor._empty((n, c * kh * kw, oh * ow), input.dtype, input.device)
+    if out._numel:
+        args = [input._storage.buffer, input._offset, *input._stride, out._storage.buffer,
+                fill, c, h, w, oh, ow, kh, kw, *stride, *padding, *dilation, out._numel]
+        _launch("im2col", input, out, args)
+    return out
+
+
+def col2im(cols: Tensor, size, kernel, dilation, padding, stride, blocks) -> Tensor:
+    """The (N, C, H, W) sum of `cols` (N, C*KH*KW, OH*OW) folded back to where im2col read
+    each column element from; (H, W) = `size`, (OH, OW) = `blocks`."""
+    n, ckk, _ = cols._shape
+    kh, kw = kernel
+    c = ckk // (kh * kw)
+    out = Tensor._empty((n, c, *size), cols.dtype, cols.device)
+    if out._numel:
+        args = [cols._storage.buffer, cols._offset, *cols._stride, out._storage.buffer,
+                c, *size, *blocks, kh, kw, *stride, *padding, *dilation, out._numel]
+        _launch("col2im", cols, out, args)
+    return out
+
+
+def max_pool(input: Tensor, kernel, dilation, padding, stride, blocks, lowest):
+    """(values, flat H*W indices), each (N, C, OH, OW): the maximum of every window of the
+    (N, C, H, W) `input` (PyTorch's max-pool ties and NaN rules); `lowest` is the dtype's
+    smallest value."""
+    n, c, h, w = input._shape
+    out = Tensor._empty((n, c, *blocks), input.dtype, input.device)
+    where = Tensor._empty(out._shape, int64, input.device)
+    if out._numel:
+        args = [input._storage.buffer, input._offset, *input._stride, out._storage.buffer,
+                where._storage.buffer, lowest, c, h, w, *blocks, *kernel, *stride, *padding,
+                *dilation, out._numel]
+        _launch("maxpool", input, out, args)
+    return out, where
+
+
+def _launch(kind: str, src: Tensor, out: Tensor, args: list) -> None:
+    device = src.device
+    idx = index_type(src, out)
+    key = ("window", kind, src.dtype, idx)
+    kernel = device.kernels.get(key) or _compile(device, key)
+    program.launch(device, kernel, out._numel, *args)
+    if src._storage.shared or out._storage.shared:
+        device.queue.finish()
+
+
+def _compile(device, key):
+    _, kind, dtype, idx = key
+    i = _IDX_NP[idx]
+    fill = _SCALAR_NP.get(dtype.opmath, dtype.np)
+    if kind == "im2col":
+        scalars = [None, i, i, i, i, i, None, fill] + [i] * 14
+    elif kind == "maxpool":
+        scalars = [None, i, i, i, i, i, None, None, fill] + [i] * 14
+    else:
+        scalars = [None, i, i, i, i, None] + [i] * 14
+    return program.compile_kernel(
+        device, key, "window.cl", f"{kind}_{dtype.name}_{idx}", scalars, kind=kind,
+        ctype=dtype.ctype, acc=dtype.opmath, idx=idx,
+        nan=dtype.is_floating_point, **_fp_flags(dtype))
+
