@@ -1,1 +1,1 @@
-"""The Oclgrind kernel-coverage subset (a package, so its conftest does not shadow tests/conftest)."""
+"""The Oclgrind kernel-coverage subset (a package: its conftest does not shadow tests/conftest)."""

@@ -21,9 +21,11 @@ import importlib
 import os
 import tempfile
 
+import pyopencl as cl
 import pytest
 
 import clgrad
+from clgrad.runtime.memory import Allocator
 from clgrad.tensor import reduction
 
 from .oclgrind_helpers import OclgrindLog
@@ -31,20 +33,52 @@ from .oclgrind_helpers import OclgrindLog
 device_module = importlib.import_module("clgrad.runtime.device")
 
 # Oclgrind's checks. Invalid memory accesses and work-group divergence are always checked.
-# The uninitialised-value check (OCLGRIND_UNINITIALIZED=1) works with -cl-opt-disable (the
-# optimiser emits LLVM `freeze`, which that check aborts the kernel on) but is off by
-# default: after the scatter/index_put cases it reports the last element of a freshly
-# cloned 55-float tensor as uninitialised (values correct; not yet explained). Set
-# OCLGRIND_UNINITIALIZED=1 to run it.
+# The uninitialised-value check needs -cl-opt-disable (the optimiser emits LLVM `freeze`,
+# which that check aborts the kernel on) and the exact, never reused buffers of
+# `FreshBuffers` below.
 CHECKS = {
     "OCLGRIND_CHECK_API": "1",
     "OCLGRIND_DATA_RACES": "1",
-    "OCLGRIND_UNINITIALIZED": "0",
+    "OCLGRIND_UNINITIALIZED": "1",
     "OCLGRIND_BUILD_OPTIONS": "-cl-opt-disable",
     "OCLGRIND_MAX_ERRORS": "20",
 }
 STYLES = {"gpu": ("gpu", 256, 1), "cpu": ("cpu", 16, 32)}   # kind, work-group, chunk
 _state = {"configured": False, "keys": set(), "names": set()}
+
+
+class FreshBuffers(Allocator):
+    """Every storage gets a new buffer of exactly its size, kept until the session ends.
+
+    Oclgrind 21.10's uninitialised-value plugin (src/plugins/Uninitialized.cpp) keeps one
+    shadow block per buffer number and gets two things wrong that the caching pool runs into:
+    - a host write (clEnqueueWriteBuffer, `hostMemoryStore`) replaces the buffer's shadow
+      with a clean block the size of the write, so bytes past the write are treated as
+      unwritten forever after, even once a kernel writes them (stores outside the shadow are
+      dropped, loads outside it read as poisoned);
+    - it has no `memoryDeallocated` hook, and Oclgrind reuses the numbers of released
+      buffers, so a new buffer inherits the old one's shadow, size included.
+    The pool hands out rounded-up blocks (216 and 220 bytes share a 223-byte block) and
+    reuses them: a 6x9 float32 tensor written from the host left its block's shadow at 216
+    bytes, and a later 55-float clone in that block had its last element reported as
+    uninitialised. A plain pyopencl script on Oclgrind shows the same: write 216 of a
+    buffer's 256 bytes from the host, fill all 64 floats in a kernel, copy them in another:
+    floats 54-63 are reported. Exact, never released buffers keep every shadow the buffer's
+    size (clgrad's only host write, Tensor._from_host, covers the whole storage) and new
+    buffers start poisoned, so a kernel reading memory nobody wrote is still reported (a
+    reused pool block would hide it), and overruns into the pool's rounding are reported as
+    invalid accesses too. Oclgrind numbers at most 65535 buffers (16 of a global address's
+    64 bits, src/core/Memory.cpp); the session's count is printed at the end.
+    """
+
+    def __init__(self, device):
+        super().__init__(device)
+        self.held = []
+
+    def allocate(self, nbytes: int):
+        buffer = cl.Buffer(self.device.context, cl.mem_flags.READ_WRITE, nbytes)
+        self.held.append(buffer)
+        return buffer
 
 
 def pytest_configure(config):
@@ -72,12 +106,14 @@ def ocl():
                     "package and point OCL_ICD_VENDORS at an .icd file naming "
                     "liboclgrind-rt-icd.so)")
     log = os.environ.get("OCLGRIND_LOG")
-    missing = [k for k in ("OCLGRIND_DATA_RACES",) if os.environ.get(k) != "1"]
+    checks = ("OCLGRIND_DATA_RACES", "OCLGRIND_UNINITIALIZED")
+    missing = [k for k in checks if os.environ.get(k) != "1"]
     if not log or missing:
         pytest.fail("Oclgrind's checks are not configured: run `pytest -m oclgrind` (this "
                     "conftest then sets OCLGRIND_LOG and the checks before the platforms are "
                     f"listed) or set them yourself; missing: {missing or ['OCLGRIND_LOG']}")
     dev = clgrad.device("oclgrind")
+    dev._allocator = FreshBuffers(dev)
     previous = clgrad.runtime.default_device() if device_module._default else None
     clgrad.runtime.set_default_device(dev)
     yield dev
@@ -142,3 +178,9 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_line(
             f"Oclgrind: {len(_state['keys'])} kernel variants (cache keys x launch style), "
             f"{len(_state['names'] - {''})} distinct kernel names")
+    for d in devices:
+        if isinstance(d._allocator, FreshBuffers):
+            held = d._allocator.held
+            terminalreporter.write_line(
+                f"Oclgrind: {len(held)} buffers, {sum(b.size for b in held)} bytes "
+                f"(FreshBuffers; Oclgrind holds at most 65535)")
