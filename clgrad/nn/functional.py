@@ -179,9 +179,13 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True,
 
 # -- linear algebra and encodings --------------------------------------------------------------
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """input @ weight.T + bias."""
+    """input @ weight.T + bias (one addmm launch with the bias, as PyTorch, for any
+    leading dims)."""
     if input.dim() == 2 and bias is not None:
         return clgrad.addmm(bias, input, weight.t())
+    if input.dim() > 2 and bias is not None and input.is_contiguous():
+        flat = clgrad.addmm(bias, input.view(-1, input.shape[-1]), weight.t())
+        return flat.view(*input.shape[:-1], flat.shape[-1])
     out = input.matmul(weight.t())
     return out if bias is None else out + bias
 

@@ -48,8 +48,7 @@ class Linear(Module):
                 self.bias.uniform_(-bound, bound)
 
     def forward(self, input: Tensor) -> Tensor:
-        out = input @ self.weight.t()
-        return out if self.bias is None else out + self.bias
+        return F.linear(input, self.weight, self.bias)
 
     def extra_repr(self) -> str:
         return (f"in_features={self.in_features}, out_features={self.out_features}, "

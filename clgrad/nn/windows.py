@@ -143,10 +143,15 @@ def _conv(input, weight, bias, stride, padding, dilation, groups, spatial: int) 
     padding, blocks = _conv_padding(padding, x.shape[2:], kernel, dilation, stride, 2, op)
     n, oc = x.shape[0], w.shape[0]
     cols = im2col(x, kernel, dilation, padding, stride, blocks)
+    length = cols.shape[2]
+    if groups == 1 and bias is not None:         # the bias added by the matmul kernel
+        out = clgrad.baddbmm(bias.view(1, oc, 1).expand(n, oc, length),
+                             w.reshape(1, oc, -1).expand(n, oc, -1), cols)
+        return _result(out.view(n, oc, *blocks), spatial, unbatched)
     if groups == 1:
         out = w.reshape(oc, -1).matmul(cols)
     else:
-        out = w.reshape(groups, oc // groups, -1).matmul(cols.view(n, groups, -1, cols.shape[2]))
+        out = w.reshape(groups, oc // groups, -1).matmul(cols.view(n, groups, -1, length))
     out = out.view(n, oc, *blocks)
     if bias is not None:
         out = out + bias.view(oc, 1, 1)

@@ -36,9 +36,11 @@ def im2col(input: Tensor, kernel, dilation, padding, stride, blocks, fill=0) -> 
     oh, ow = blocks
     out = Tensor._empty((n, c * kh * kw, oh * ow), input.dtype, input.device)
     if out._numel:
+        items = out._numel // (oh * ow) if input.device.chunk > 1 else out._numel
         args = [input._storage.buffer, input._offset, *input._stride, out._storage.buffer,
-                fill, c, h, w, oh, ow, kh, kw, *stride, *padding, *dilation, out._numel]
-        _launch("im2col", input, out, args)
+                out._stride[0], out._stride[1], fill, c, h, w, oh, ow, kh, kw, *stride,
+                *padding, *dilation, items]
+        _launch("im2col", input, out, args, items)
     return out
 
 
@@ -52,7 +54,7 @@ def col2im(cols: Tensor, size, kernel, dilation, padding, stride, blocks) -> Ten
     if out._numel:
         args = [cols._storage.buffer, cols._offset, *cols._stride, out._storage.buffer,
                 c, *size, *blocks, kh, kw, *stride, *padding, *dilation, out._numel]
-        _launch("col2im", cols, out, args)
+        _launch("col2im", cols, out, args, out._numel)
     return out
 
 
@@ -67,32 +69,32 @@ def max_pool(input: Tensor, kernel, dilation, padding, stride, blocks, lowest):
         args = [input._storage.buffer, input._offset, *input._stride, out._storage.buffer,
                 where._storage.buffer, lowest, c, h, w, *blocks, *kernel, *stride, *padding,
                 *dilation, out._numel]
-        _launch("maxpool", input, out, args)
+        _launch("maxpool", input, out, args, out._numel)
     return out, where
 
 
-def _launch(kind: str, src: Tensor, out: Tensor, args: list) -> None:
+def _launch(kind: str, src: Tensor, out: Tensor, args: list, items: int) -> None:
     device = src.device
     idx = index_type(src, out)
-    key = ("window", kind, src.dtype, idx)
+    key = ("window", kind, src.dtype, idx, kind == "im2col" and device.chunk > 1)
     kernel = device.kernels.get(key) or _compile(device, key)
-    program.launch(device, kernel, out._numel, *args)
+    program.launch(device, kernel, items, *args)
     if src._storage.shared or out._storage.shared:
         device.queue.finish()
 
 
 def _compile(device, key):
-    _, kind, dtype, idx = key
+    _, kind, dtype, idx, rows = key
     i = _IDX_NP[idx]
     fill = _SCALAR_NP.get(dtype.opmath, dtype.np)
     if kind == "im2col":
-        scalars = [None, i, i, i, i, i, None, fill] + [i] * 14
+        scalars = [None, i, i, i, i, i, None, i, i, fill] + [i] * 14
     elif kind == "maxpool":
         scalars = [None, i, i, i, i, i, None, None, fill] + [i] * 14
     else:
         scalars = [None, i, i, i, i, None] + [i] * 14
     return program.compile_kernel(
-        device, key, "window.cl", f"{kind}_{dtype.name}_{idx}", scalars, kind=kind,
-        ctype=dtype.ctype, acc=dtype.opmath, idx=idx,
+        device, key, "window.cl", f"{kind}_{dtype.name}_{idx}{'_rows' * rows}", scalars,
+        kind=kind, rows=rows, ctype=dtype.ctype, acc=dtype.opmath, idx=idx,
         nan=dtype.is_floating_point, **_fp_flags(dtype))
 

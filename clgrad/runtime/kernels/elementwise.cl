@@ -110,7 +110,9 @@ __kernel void ${name}(
 % else:
     const ${idx} first = (${idx})get_global_id(0) * ${chunk};
     const ${idx} last = min(first + ${chunk}, n);
+%   if ndim == 0:
     for (${idx} i = first; i < last; ++i) {
+%   endif
 % endif
 % if ndim == 0:
     ${idx} o = out_off + i;
@@ -120,7 +122,9 @@ __kernel void ${name}(
 %     endif
 %   endfor
 % else:
-    ${idx} rem = i, c;
+## Strided: unravel the (first) element into coordinates k0..k{ndim-1}; a chunked work-item
+## then steps through its elements like an odometer, with no division per element.
+    ${idx} rem = ${"i" if chunk == 1 else "first"};
     ${idx} o = out_off;
 %   for k, (kind, st, vt) in enumerate(operands):
 %     if kind == "buf":
@@ -129,17 +133,20 @@ __kernel void ${name}(
 %   endfor
 %   for d in reversed(range(ndim)):
 %     if d > 0:
-    c = rem % size${d}; rem = rem / size${d};
+    ${idx} k${d} = rem % size${d}; rem = rem / size${d};
 %     else:
-    c = rem;
+    ${idx} k${d} = rem;
 %     endif
-    o += c * ost${d};
+    o += k${d} * ost${d};
 %     for k, (kind, st, vt) in enumerate(operands):
 %       if kind == "buf":
-    p${k} += c * st${k}_${d};
+    p${k} += k${d} * st${k}_${d};
 %       endif
 %     endfor
 %   endfor
+%   if chunk != 1:
+    for (${idx} i = first; i < last; ++i) {
+%   endif
 % endif
 % for k, (kind, st, vt) in enumerate(operands):
 %   if kind == "scalar":
@@ -154,6 +161,38 @@ __kernel void ${name}(
     out[o] = (${out_type})((${expr}) != 0);
 % else:
     out[o] = (${out_type})(${expr});
+% endif
+% if chunk != 1 and ndim > 0:
+## advance to element i + 1: the innermost coordinate steps, carrying outwards
+%   for d in reversed(range(ndim)):
+%     if d > 0:
+        if (++k${d} < size${d}) {
+            o += ost${d};
+%       for k, (kind, st, vt) in enumerate(operands):
+%         if kind == "buf":
+            p${k} += st${k}_${d};
+%         endif
+%       endfor
+        } else {
+            k${d} = 0;
+            o -= (size${d} - 1) * ost${d};
+%       for k, (kind, st, vt) in enumerate(operands):
+%         if kind == "buf":
+            p${k} -= (size${d} - 1) * st${k}_${d};
+%         endif
+%       endfor
+%     else:
+            o += ost0;
+%       for k, (kind, st, vt) in enumerate(operands):
+%         if kind == "buf":
+            p${k} += st${k}_0;
+%         endif
+%       endfor
+%     endif
+%   endfor
+%   for d in range(1, ndim):
+        }
+%   endfor
 % endif
 % if chunk != 1:
     }

@@ -4,7 +4,9 @@
 ##   "im2col"  cols[n, (c*KH + kh)*KW + kw, oh*OW + ow] = x[n, c, ih, iw] with
 ##             ih = oh*SH - PH + kh*DH, iw = ow*SW - PW + kw*DW, or `fill` where (ih, iw)
 ##             falls outside the input (padding, or windows past the end in ceil mode).
-##             One work-item per column element; cols is dense, x any layout.
+##             x has any layout; each column row (fixed n, c, kh, kw) is dense, rows are
+##             `ck` apart and images `cn` apart. One work-item per element (GPUs), or per
+##             column row, walking its OH*OW elements (`rows`: CPUs, no division each).
 ##   "col2im"  the adjoint: x[n, c, h, w] = the sum of every column element that im2col would
 ##             read from (h, w). One work-item per output element gathers its KH*KW
 ##             candidates, so there are no atomics and the sum's order is fixed.
@@ -18,6 +20,7 @@
 ##   kind      "im2col", "col2im" or "maxpool"
 ##   ctype     C storage type of the data
 ##   acc       the dtype's arithmetic type: col2im sums in it, im2col's fill comes in it
+##   rows      im2col: one work-item per (n, c, kh, kw) column row instead of per element
 ##   nan       whether the dtype has NaN (maxpool)
 ##   idx       index type: "int" when every offset fits in 31 bits, else "long"
 ##   fp64, fp16  enable the double / half extensions
@@ -26,7 +29,7 @@
 % if kind == "im2col":
 __kernel void ${name}(__global const ${ctype} *x, ${idx} x_off,
                       ${idx} sn, ${idx} sc, ${idx} sh, ${idx} sw,
-                      __global ${ctype} *cols, ${acc} fill,
+                      __global ${ctype} *cols, ${idx} cn, ${idx} ck, ${acc} fill,
                       ${idx} C, ${idx} H, ${idx} W, ${idx} OH, ${idx} OW,
                       ${idx} KH, ${idx} KW, ${idx} SH, ${idx} SW,
                       ${idx} PH, ${idx} PW, ${idx} DH, ${idx} DW, ${idx} total)
@@ -34,16 +37,32 @@ __kernel void ${name}(__global const ${ctype} *x, ${idx} x_off,
     const ${idx} i = (${idx})get_global_id(0);
     if (i >= total) return;
     ${idx} rem = i;
+%   if not rows:
     const ${idx} ow = rem % OW; rem /= OW;
     const ${idx} oh = rem % OH; rem /= OH;
+%   endif
     const ${idx} kw = rem % KW; rem /= KW;
     const ${idx} kh = rem % KH; rem /= KH;
     const ${idx} c = rem % C;
     const ${idx} n = rem / C;
+    const ${idx} src = x_off + n * sn + c * sc;
+    ${idx} dst = n * cn + ((c * KH + kh) * KW + kw) * ck;
+%   if rows:
+    for (${idx} oh = 0; oh < OH; ++oh) {
+        const ${idx} ih = oh * SH - PH + kh * DH;
+        const bool row_in = ih >= 0 && ih < H;
+        for (${idx} ow = 0; ow < OW; ++ow) {
+            const ${idx} iw = ow * SW - PW + kw * DW;
+            cols[dst++] = (row_in && iw >= 0 && iw < W) ? x[src + ih * sh + iw * sw]
+                                                        : (${ctype})fill;
+        }
+    }
+%   else:
     const ${idx} ih = oh * SH - PH + kh * DH;
     const ${idx} iw = ow * SW - PW + kw * DW;
-    cols[i] = (ih >= 0 && ih < H && iw >= 0 && iw < W)
-        ? x[x_off + n * sn + c * sc + ih * sh + iw * sw] : (${ctype})fill;
+    cols[dst + oh * OW + ow] = (ih >= 0 && ih < H && iw >= 0 && iw < W)
+        ? x[src + ih * sh + iw * sw] : (${ctype})fill;
+%   endif
 }
 % elif kind == "maxpool":
 __kernel void ${name}(__global const ${ctype} *x, ${idx} x_off,
