@@ -12,7 +12,7 @@ import numpy as np
 
 import clgrad
 
-from ..autograd.rules_window import col2im, im2col, max_pool
+from ..autograd.rules_window import Convolution, col2im, im2col, max_pool
 from ..tensor import Tensor
 from ..tensor.dtype import torch_name
 from ..tensor.window import grid
@@ -141,20 +141,7 @@ def _conv(input, weight, bias, stride, padding, dilation, groups, spatial: int) 
     if not isinstance(padding, str):
         padding = (0,) * (2 - spatial) + _tuple(padding, spatial, "padding", "convolution")
     padding, blocks = _conv_padding(padding, x.shape[2:], kernel, dilation, stride, 2, op)
-    n, oc = x.shape[0], w.shape[0]
-    cols = im2col(x, kernel, dilation, padding, stride, blocks)
-    length = cols.shape[2]
-    if groups == 1 and bias is not None:         # the bias added by the matmul kernel
-        out = clgrad.baddbmm(bias.view(1, oc, 1).expand(n, oc, length),
-                             w.reshape(1, oc, -1).expand(n, oc, -1), cols)
-        return _result(out.view(n, oc, *blocks), spatial, unbatched)
-    if groups == 1:
-        out = w.reshape(oc, -1).matmul(cols)
-    else:
-        out = w.reshape(groups, oc // groups, -1).matmul(cols.view(n, groups, -1, length))
-    out = out.view(n, oc, *blocks)
-    if bias is not None:
-        out = out + bias.view(oc, 1, 1)
+    out = Convolution.apply(x, w, bias, stride, padding, dilation, groups, blocks)
     return _result(out, spatial, unbatched)
 
 

@@ -69,6 +69,13 @@ NARROW = {
     "cpu": Config(8, 16, 1, 1, 1, 16, False, False),
 }
 
+# Products whose A and B are both contiguous along K (B a transposed matrix: x @ W.T, the
+# gradient g @ B.T) on CPUs: dot products vectorised along K (the N-vector tiles above would
+# gather B column by column). 4x4 outputs per work-item, 8-wide along K.
+DOT = {
+    "cpu": Config(4, 4, 1, 1, 1, 8, False, True),
+}
+
 # What tune_matmul tries when not given candidates.
 CANDIDATES = {
     "cpu": [Config(tm, tn, tk, 1, 1, vw, False, mm)
@@ -116,6 +123,12 @@ def vector_config(device) -> Config:
     return VECTOR.get(device.kind, VECTOR["gpu"])
 
 
+def dot_config(device):
+    """The configuration for K-contiguous A and B (dot-product kernel), or None where the
+    device type has none (the tiled kernels read any layout)."""
+    return DOT.get(device.kind)
+
+
 def narrow_config(device, dtype) -> Config:
     """The configuration for products with fewer than NARROW_N columns: the tuned one if
     there is one, else the built-in narrow entry for the device type."""
@@ -149,21 +162,24 @@ def scalar_dtypes(idx: str, at: str) -> list:
     return [i, i, i, a, a] + [None, i, i, i, i] * 4
 
 
-def matmul_kernel(device, st: str, at: str, cfg: Config, units: tuple, idx: str = "int"):
+def matmul_kernel(device, st: str, at: str, cfg: Config, units: tuple, idx: str = "int",
+                  dot: bool = False):
     """The kernel for storage/accumulate C types `st`/`at`, config `cfg` and the unit-stride
-    flags `units` = (a_kunit, a_munit, b_nunit, c_nunit, d_nunit); built on first use."""
-    key = ("matmul", st, at, cfg, units, idx)
+    flags `units` = (a_kunit, a_munit, b_nunit, c_nunit, d_nunit); `dot`: the dot-product
+    variant (A and B contiguous along K); built on first use."""
+    key = ("matmul", st, at, cfg, units, idx, dot)
     kernel = device.kernels.get(key)
     if kernel is None:
         tag = "".join("1" if u else "s" for u in units)
         name = (f"matmul_{st}_{'l' if cfg.local else 'd'}{cfg.tm}x{cfg.tn}x{cfg.tk}_"
-                f"w{cfg.wgm}x{cfg.wgn}v{cfg.vw}{'m' if cfg.m_major else 'n'}_{tag}_{idx}")
+                f"w{cfg.wgm}x{cfg.wgn}v{cfg.vw}{'m' if cfg.m_major else 'n'}_{tag}_{idx}"
+                f"{'_dot' if dot else ''}")
         a_kunit, a_munit, b_nunit, c_nunit, d_nunit = units
         kernel = program.compile_kernel(
             device, key, "matmul.cl", name, scalar_dtypes(idx, at), st=st, at=at,
             tm=cfg.tm, tn=cfg.tn, tk=cfg.tk, wgm=cfg.wgm, wgn=cfg.wgn, vw=cfg.vw,
             local=cfg.local, m_major=cfg.m_major, a_kunit=a_kunit, a_munit=a_munit,
-            b_nunit=b_nunit, c_nunit=c_nunit, d_nunit=d_nunit, idx=idx,
+            b_nunit=b_nunit, c_nunit=c_nunit, d_nunit=d_nunit, dot=dot, idx=idx,
             fp64="double" in (st, at), fp16="half" in (st, at))
     return kernel
 

@@ -24,18 +24,19 @@ _CNAME = {"float32": "float", "float64": "double", "float16": "c10::Half", "int6
 
 
 # -- the launch --------------------------------------------------------------------------------
-def _kernel(device, dtype, units, idx, n):
+def _kernel(device, dtype, units, idx, n, dot):
     """(kernel, config) for this dtype/layout and width class of N (one column, narrow,
-    wide); built and memoised on first use."""
-    width = 0 if n == 1 else 1 if n < tuning.NARROW_N else 2
+    wide, or A and B contiguous along K); built and memoised on first use."""
+    width = 0 if n == 1 else 3 if dot else 1 if n < tuning.NARROW_N else 2
     key = ("mm", dtype, units, idx, width)
     entry = device.kernels.get(key)
     if entry is None:
         if dtype.extension:
             device.require_extension(dtype.extension, dtype.name)
         cfg = (tuning.vector_config(device), tuning.narrow_config(device, dtype.np),
-               tuning.config_for(device, dtype.np))[width]
-        kernel = tuning.matmul_kernel(device, dtype.ctype, dtype.opmath, cfg, units, idx)
+               tuning.config_for(device, dtype.np), tuning.dot_config(device))[width]
+        kernel = tuning.matmul_kernel(device, dtype.ctype, dtype.opmath, cfg, units, idx,
+                                      width == 3)
         entry = device.kernels[key] = (kernel, cfg)
     return entry
 
@@ -66,7 +67,8 @@ def _gemm(a, b, d, alpha=1, beta=0, c=None):
         if rows == 1:
             s[1] = 0
     units = (sa[2] == 1, sa[1] == 1 and sa[2] != 1, sb[2] == 1, sc[2] == 1, sd[2] == 1)
-    kernel, cfg = _kernel(device, d.dtype, units, "long" if big else "int", n)
+    dot = units[0] and sb[1] == 1 and not units[2] and device.kind == "cpu"
+    kernel, cfg = _kernel(device, d.dtype, units, "long" if big else "int", n, dot)
     args = [(x._storage.buffer, x._offset, *s) for x, s in zip(operands, (sa, sb, sc, sd))]
     tuning.launch(device, kernel, cfg, m, n, k, batch, _scalar(alpha, d.dtype),
                   _scalar(beta, d.dtype), *args)

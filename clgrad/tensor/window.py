@@ -12,6 +12,7 @@ import numpy as np
 
 from ..runtime import program
 from .dtype import int64
+from .linalg import baddbmm, bmm
 from .scan import _IDX_NP, _fp_flags, index_type
 from .tensor import Tensor
 
@@ -29,12 +30,22 @@ def grid(size: int, kernel: int, dilation: int, padding: int, stride: int,
     return out - 1 if (out - 1) * stride >= size + padding else out
 
 
-def im2col(input: Tensor, kernel, dilation, padding, stride, blocks, fill=0) -> Tensor:
-    """(N, C*KH*KW, OH*OW) columns of the (N, C, H, W) `input`; (OH, OW) = `blocks`."""
+def im2col(input: Tensor, kernel, dilation, padding, stride, blocks, fill=0,
+           matrix=False) -> Tensor:
+    """(N, C*KH*KW, OH*OW) columns of the (N, C, H, W) `input`; (OH, OW) = `blocks`.
+
+    `matrix`: stored as one (C*KH*KW, N*OH*OW) matrix, of which the result is a view (what
+    a convolution's weight gradient multiplies by in one matmul)."""
     n, c, h, w = input._shape
     kh, kw = kernel
     oh, ow = blocks
-    out = Tensor._empty((n, c * kh * kw, oh * ow), input.dtype, input.device)
+    rows, length = c * kh * kw, oh * ow
+    if matrix:
+        store = Tensor._empty((rows, n, length), input.dtype, input.device)
+        out = Tensor._make(store._storage, (n, rows, length), (length, n * length, 1), 0,
+                           input.dtype)
+    else:
+        out = Tensor._empty((n, rows, length), input.dtype, input.device)
     if out._numel:
         items = out._numel // (oh * ow) if input.device.chunk > 1 else out._numel
         args = [input._storage.buffer, input._offset, *input._stride, out._storage.buffer,
@@ -56,6 +67,29 @@ def col2im(cols: Tensor, size, kernel, dilation, padding, stride, blocks) -> Ten
                 c, *size, *blocks, kh, kw, *stride, *padding, *dilation, out._numel]
         _launch("col2im", cols, out, args, out._numel)
     return out
+
+
+def convolution(input: Tensor, weight: Tensor, bias, stride, padding, dilation, groups: int,
+                blocks) -> tuple:
+    """(out, cols): the (N, OC, OH, OW) cross-correlation of the (N, C, H, W) `input` with
+    the (OC, C / groups, KH, KW) `weight` (+ `bias`), and its im2col columns (matrix layout).
+
+    One group: one batched matmul that also adds the bias. Groups: one matmul batched over
+    the groups, then the (OC, N) -> (N, OC) transpose (with the bias add)."""
+    n, oc = input._shape[0], weight._shape[0]
+    cols = im2col(input, tuple(weight._shape[2:]), dilation, padding, stride, blocks,
+                  matrix=True)
+    rows, length = cols._shape[1], cols._shape[2]
+    if groups == 1:
+        w = weight.reshape(1, oc, rows).expand(n, oc, rows)
+        out = bmm(w, cols) if bias is None else baddbmm(
+            bias.view(1, oc, 1).expand(n, oc, length), w, cols)
+    else:
+        y = bmm(weight.reshape(groups, oc // groups, -1),
+                cols.transpose(0, 1).view(groups, rows // groups, n * length))
+        out = y.view(oc, n, length).transpose(0, 1)
+        out = out.contiguous() if bias is None else out + bias.view(oc, 1)
+    return out.view(n, oc, *blocks), cols
 
 
 def max_pool(input: Tensor, kernel, dilation, padding, stride, blocks, lowest):

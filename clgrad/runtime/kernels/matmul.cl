@@ -22,12 +22,17 @@
 ##   b_nunit     B's column (N) stride is 1
 ##   c_nunit     C's column stride is 1
 ##   d_nunit     D's column stride is 1
+##   dot         direct path for A and B both contiguous along K (B a transposed matrix, as
+##               in x @ W.T): each work-item's TM x TN outputs are dot products accumulated
+##               as `vw`-wide vectors along K (vw is then the K vector width; N is scalar)
 ##   idx         index type: "int" when every offset fits in 31 bits, else "long"
 ##   fp64, fp16  enable the double / half extensions
 <%page args="name='matmul', st='float', at='float', tm=32, tn=32, tk=16, wgm=8, wgn=8, vw=1,
              local=True, m_major=False, a_kunit=True, a_munit=False, b_nunit=True,
-             c_nunit=True, d_nunit=True, idx='int', fp64=False, fp16=False"/>
+             c_nunit=True, d_nunit=True, dot=False, idx='int', fp64=False, fp16=False"/>
 <%
+    kv, vw = (vw, 1) if dot else (1, vw)
+    kt = at if kv == 1 else f"{at}{kv}"
     rm, rn = tm // wgm, tn // wgn
     nv = rn // vw
     vt = at if vw == 1 else f"{at}{vw}"
@@ -54,6 +59,13 @@
             return cvt(f"*({ptr})")
         load = f"vload{vw}(0, {ptr})"
         return load if same else f"convert_{vt}({load})"
+
+    def kload(ptr):
+        load = f"vload{kv}(0, {ptr})"
+        return load if same else f"convert_{kt}({load})"
+
+    def hsum(v):
+        return " + ".join(f"{v}.s{u:x}" for u in range(kv)) if kv > 1 else v
 %>
 <%include file="extensions.cl" args="fp64=fp64, fp16=fp16"/>
 
@@ -102,6 +114,50 @@ ${direct_step(f"(k + {u})", edge)}
 % endif
     for (; k < K; ++k) {
 ${direct_step("k", edge)}
+    }
+</%def>
+
+## dot: the K loop as RM x RN dot products of A rows and B columns (both unit-stride in K),
+## `kv` at a time, then the K % kv tail. `edge`: clamped row/column indices.
+<%def name="dot_loop(edge)">
+% for i in range(rm):
+    __global const ${st} *pa${i} = A + ${"min(m0 + %d, M - 1)" % i if edge else "(m0 + %d)" % i} * a_rs;
+% endfor
+% for j in range(nv):
+    __global const ${st} *pb${j} = B + ${"min(n0 + %d, N - 1)" % j if edge else "(n0 + %d)" % j} * ${b_ns};
+% endfor
+% for i in range(rm):
+%   for j in range(nv):
+    ${kt} dot${i}_${j} = (${kt})0;
+%   endfor
+% endfor
+    ${idx} k = 0;
+    for (; k + ${kv} <= K; k += ${kv}) {
+% for j in range(nv):
+        const ${kt} b${j} = ${kload(f"pb{j} + k")};
+% endfor
+% for i in range(rm):
+        const ${kt} a${i} = ${kload(f"pa{i} + k")};
+%   for j in range(nv):
+        dot${i}_${j} += a${i} * b${j};
+%   endfor
+% endfor
+    }
+% for i in range(rm):
+%   for j in range(nv):
+    acc${i}_${j} = ${hsum(f"dot{i}_{j}")};
+%   endfor
+% endfor
+    for (; k < K; ++k) {
+% for j in range(nv):
+        const ${at} b${j} = ${cvt(f"pb{j}[k]")};
+% endfor
+% for i in range(rm):
+        const ${at} a${i} = ${cvt(f"pa{i}[k]")};
+%   for j in range(nv):
+        acc${i}_${j} += a${i} * b${j};
+%   endfor
+% endfor
     }
 </%def>
 
@@ -165,6 +221,12 @@ __kernel void ${name}(
 % endfor
 % if local:
 ${local_loop()}
+% elif dot:
+    if (inside) {
+${dot_loop(False)}
+    } else {
+${dot_loop(True)}
+    }
 % else:
     if (inside) {
 ${direct_loop(False)}
