@@ -91,3 +91,44 @@ def test_inplace_and_out(dev):
     y[1:] = y[:-1]                                  # overlapping: unaliased copy
     a[1:] = a[:-1].copy()
     close(y, a)
+
+
+def _strided_kernels(dev):
+    return {k.function_name for k in dev.kernels.values() if hasattr(k, "function_name")
+            and "_nd" in k.function_name}
+
+
+@pytest.mark.parametrize("dtype", ["float32", "int32", "int64"])
+def test_strided_broadcast_chunks(dev, dtype):
+    """The strided path over 3-4 uncollapsible dims: the CPU shapes' chunks (32 elements)
+    start and end mid-row, so each work-item's odometer walk carries across dims from an
+    unravelled start, and the last chunk is partial."""
+    rng = np.random.default_rng(6)
+
+    def data(*shape):
+        return rng.integers(-9, 9, shape).astype(dtype)
+
+    a, b = data(5, 3, 7), data(3, 1)
+    x, y = clgrad.tensor(a, device=dev), clgrad.tensor(b, device=dev)
+    close(x + y, a + b)                                           # (5, 3, 7) + (3, 1)
+    close(y * x[:, :, 1::2], b * a[:, :, 1::2])                   # strided: 60 elements
+    close(x.transpose(0, 2) - y, a.transpose(2, 1, 0) - b)        # (7, 3, 5) - (3, 1)
+    c = data(4, 2, 5, 3)
+    p = clgrad.tensor(c, device=dev).permute(1, 3, 0, 2)          # (2, 3, 4, 5), no dim merges
+    cp = c.transpose(1, 3, 0, 2)
+    row = data(1, 4, 5)
+    close(p * clgrad.tensor(row, device=dev), cp * row)           # permuted 4-D x scalar-row
+    last = data(5)
+    close(p + clgrad.tensor(last, device=dev)[None], cp + last)
+    close(clgrad.where(p > 0, p, clgrad.tensor(row, device=dev)), np.where(cp > 0, cp, row))
+    small = data(2, 3, 5)                                          # one partial chunk
+    close(clgrad.tensor(small, device=dev).transpose(0, 1) * clgrad.tensor(b[:, :, None],
+          device=dev), small.transpose(1, 0, 2) * b[:, :, None])
+    out = clgrad.tensor(data(5, 3, 14), device=dev)
+    want = out.numpy(force=True).copy()
+    view = out[:, :, ::2]                                          # strided output, in place
+    view += y
+    want[:, :, ::2] += b
+    close(out, want)
+    names = _strided_kernels(dev)
+    assert any("_nd3_" in n for n in names) and any("_nd4_" in n for n in names), names
