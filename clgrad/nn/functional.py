@@ -183,8 +183,10 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     leading dims)."""
     if input.dim() == 2 and bias is not None:
         return clgrad.addmm(bias, input, weight.t())
-    if input.dim() > 2 and bias is not None and input.is_contiguous():
-        flat = clgrad.addmm(bias, input.view(-1, input.shape[-1]), weight.t())
+    if (input.dim() > 2 and bias is not None and bias.dim() <= 1 and weight.dim() == 2
+            and input.is_contiguous()):
+        flat = clgrad.addmm(bias, input.view(math.prod(input.shape[:-1]), input.shape[-1]),
+                            weight.t())
         return flat.view(*input.shape[:-1], flat.shape[-1])
     out = input.matmul(weight.t())
     return out if bias is None else out + bias

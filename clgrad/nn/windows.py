@@ -8,6 +8,8 @@ each other's derivative), so the backward of a convolution is two matmuls and on
 """
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
 import clgrad
@@ -24,10 +26,13 @@ _CONSTANTS: dict = {}
 
 # -- argument checks ---------------------------------------------------------------------------
 def _tuple(value, n: int, name: str, op: str) -> tuple:
-    """`value` as an n-tuple of ints (an int repeats), with PyTorch's error otherwise."""
-    if isinstance(value, int):
-        return (value,) * n
-    value = tuple(value)
+    """`value` as an n-tuple of ints (an int, or anything with __index__, repeats), with
+    PyTorch's error otherwise."""
+    if isinstance(value, str):
+        raise TypeError(f"{op}(): argument '{name}' must be tuple of ints, not str")
+    if hasattr(value, "__index__"):
+        return (operator.index(value),) * n
+    value = tuple(operator.index(v) if hasattr(v, "__index__") else v for v in value)
     if len(value) == 1:
         return value * n
     if len(value) != n or not all(isinstance(v, int) for v in value):
@@ -116,6 +121,9 @@ def _check_conv(input: Tensor, x: Tensor, weight: Tensor, bias, groups: int, spa
 
 def _check_channels(x, weight, bias, groups, out_channels, in_channels) -> None:
     w = list(weight.shape)
+    if weight.shape[0] == 0:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be at least 1 at "
+                           f"dimension 0, but got weight of size {w} instead")
     if weight.shape[0] % groups:
         raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by "
                            f"{groups} at dimension 0, but got weight of size [{w}] instead")
@@ -177,6 +185,8 @@ def _transposed_size(size, kernel, stride, padding, output_padding, dilation) ->
 def _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation,
                     spatial: int) -> Tensor:
     op = f"conv_transpose{spatial}d"
+    if isinstance(padding, str):
+        raise TypeError(f"{op}(): argument 'padding' must be tuple of ints, not str")
     x, unbatched = _batched(input, spatial, op)
     _check_conv(input, x, weight, bias, groups, spatial, op)
     _check_channels(x, weight, bias, groups, weight.shape[1] * groups, weight.shape[0])
@@ -193,7 +203,8 @@ def _conv_transpose(input, weight, bias, stride, padding, output_padding, groups
     n, c, h, wd = x.shape
     oc = w.shape[1] * groups
     wt = w.reshape(groups, c // groups, -1).transpose(1, 2)     # (g, OC/g * KK, C/g)
-    cols = wt.matmul(x.reshape(n, groups, c // groups, h * wd)).reshape(n, -1, h * wd)
+    cols = wt.matmul(x.reshape(n, groups, c // groups, h * wd)).reshape(
+        n, oc * kernel[0] * kernel[1], h * wd)
     out = col2im(cols, size, kernel, dilation, padding, stride, (h, wd))
     if bias is not None:
         out = out + bias.view(oc, 1, 1)
@@ -269,8 +280,8 @@ def fold(input: Tensor, output_size, kernel_size, dilation=1, padding=0, stride=
 
 
 # -- pooling -----------------------------------------------------------------------------------
-def _pool_geometry(x: Tensor, kernel_size, stride, padding, dilation, ceil_mode: bool,
-                   spatial: int, op: str):
+def _pool_geometry(input: Tensor, x: Tensor, kernel_size, stride, padding, dilation,
+                   ceil_mode: bool, spatial: int, op: str):
     """(kernel, stride, padding, dilation, blocks) as (H, W) pairs, checked as PyTorch does."""
     lead, one = (0,) * (2 - spatial), (1,) * (2 - spatial)
     kernel = one + _tuple(kernel_size, spatial, "kernel_size", op)
@@ -285,10 +296,22 @@ def _pool_geometry(x: Tensor, kernel_size, stride, padding, dilation, ceil_mode:
             short = "k" if what == "kernel size" else "dilation"
             raise RuntimeError(f"{what} should be greater than zero, but got {short}H: "
                                f"{values[0]} {short}W: {values[1]}")
+    if op == "max_pool1d" and padding[1] > kernel[1] // 2:
+        raise RuntimeError(f"max_pool1d() padding should be at most half of kernel size, but "
+                           f"got padding={padding[1]} and kernel_size={kernel[1]}")
     for k, p, d in zip(kernel, padding, dilation):
         if p < 0 or 2 * p > d * (k - 1) + 1:
             raise RuntimeError(f"pad should be at most half of effective kernel size, but got "
                                f"pad={p}, kernel_size={k} and dilation={d}")
+    if any(p > k // 2 for k, p in zip(kernel, padding)):      # max pooling with dilation
+        raise RuntimeError(f"pad should be smaller than or equal to half of kernel size, but "
+                           f"got padW = {padding[1]}, padH = {padding[0]}, kW = {kernel[1]}, "
+                           f"kH = {kernel[0]}")
+    if 0 in tuple(x.shape[1:]):
+        shown = list(x.shape if op == "avg_pool1d" else input.shape)
+        raise RuntimeError(f"{'max_pool1d: ' if op == 'max_pool1d' else ''}Expected "
+                           f"{'2D or 3D' if op == 'max_pool1d' else '3D or 4D'} (batch mode) "
+                           f"tensor with optional 0 dim batch size for input, but got:{shown}")
     blocks = tuple(grid(*a, ceil_mode) for a in zip(x.shape[2:], kernel, dilation, padding,
                                                      stride))
     if any(b <= 0 for b in blocks):
@@ -316,8 +339,8 @@ def _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_i
               spatial: int):
     op = f"max_pool{spatial}d"
     x, unbatched = _batched(input, spatial, op)
-    geometry = _pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode, spatial,
-                              op)
+    geometry = _pool_geometry(input, x, kernel_size, stride, padding, dilation, ceil_mode,
+                              spatial, op)
     kernel, stride, padding, dilation, blocks = geometry
     values, where = max_pool(x, kernel, dilation, padding, stride, blocks, _lowest(x.dtype))
     values, where = (_result(t, spatial, unbatched) for t in (values, where))
@@ -371,7 +394,8 @@ def _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
               divisor_override, spatial: int):
     op = f"avg_pool{spatial}d"
     x, unbatched = _batched(input, spatial, op)
-    geometry = _pool_geometry(x, kernel_size, stride, padding, 1, ceil_mode, spatial, op)
+    geometry = _pool_geometry(input, x, kernel_size, stride, padding, 1, ceil_mode, spatial,
+                              op)
     windows = _windows(x, geometry, 0)
     if divisor_override is not None and divisor_override == 0:
         raise RuntimeError("divisor must be not zero")
@@ -404,6 +428,8 @@ def _averaging(size: int, out: int, device, dtype) -> Tensor:
     key = ("adaptive", device, dtype, size, out)
     found = _CONSTANTS.get(key)
     if found is None:
+        if len(_CONSTANTS) > 256:
+            _CONSTANTS.clear()
         matrix = np.zeros((out, size))
         for i in range(out):
             start, end = i * size // out, -(-(i + 1) * size // out)

@@ -17,6 +17,7 @@ from .scan import _IDX_NP, _fp_flags, index_type
 from .tensor import Tensor
 
 _SCALAR_NP = {"float": np.float32, "double": np.float64}
+_MIN_ROWS = 256       # im2col column rows below which CPUs take one work-item per element
 
 
 def grid(size: int, kernel: int, dilation: int, padding: int, stride: int,
@@ -47,11 +48,14 @@ def im2col(input: Tensor, kernel, dilation, padding, stride, blocks, fill=0,
     else:
         out = Tensor._empty((n, rows, length), input.dtype, input.device)
     if out._numel:
-        items = out._numel // (oh * ow) if input.device.chunk > 1 else out._numel
+        # CPUs: a work-item per column row (no division per element) when there are
+        # enough rows to spread over the cores
+        rows = input.device.chunk > 1 and n * c * kh * kw >= _MIN_ROWS
+        items = out._numel // (oh * ow) if rows else out._numel
         args = [input._storage.buffer, input._offset, *input._stride, out._storage.buffer,
                 out._stride[0], out._stride[1], fill, c, h, w, oh, ow, kh, kw, *stride,
                 *padding, *dilation, items]
-        _launch("im2col", input, out, args, items)
+        _launch("im2col", input, out, args, items, rows)
     return out
 
 
@@ -107,10 +111,11 @@ def max_pool(input: Tensor, kernel, dilation, padding, stride, blocks, lowest):
     return out, where
 
 
-def _launch(kind: str, src: Tensor, out: Tensor, args: list, items: int) -> None:
+def _launch(kind: str, src: Tensor, out: Tensor, args: list, items: int,
+            rows: bool = False) -> None:
     device = src.device
     idx = index_type(src, out)
-    key = ("window", kind, src.dtype, idx, kind == "im2col" and device.chunk > 1)
+    key = ("window", kind, src.dtype, idx, rows)
     kernel = device.kernels.get(key) or _compile(device, key)
     program.launch(device, kernel, items, *args)
     if src._storage.shared or out._storage.shared:

@@ -262,6 +262,14 @@ ERRORS = [
     lambda f, t: f.adaptive_avg_pool2d(t.ones(1, 3, 5, 5), (-1, 2)),
     lambda f, t: f.adaptive_avg_pool2d(t.ones(1, 3, 5, 5, dtype=t.int64), 2),
     lambda f, t: f.conv1d(t.ones(2, 3, 5), t.ones(4, 3, 3, 3)),
+    lambda f, t: f.max_pool2d(t.zeros(1, 1, 2, 2), (1, 2), 1, (0, 3), dilation=(1, 5)),
+    lambda f, t: f.max_pool1d(t.zeros(1, 1, 7), 3, 1, 2, dilation=2),
+    lambda f, t: f.conv2d(t.zeros(2, 3, 5, 5), t.zeros(0, 3, 3, 3)),
+    lambda f, t: f.max_pool2d(t.zeros(2, 0, 4, 4), 2),
+    lambda f, t: f.avg_pool2d(t.zeros(2, 0, 4, 4), 2),
+    lambda f, t: f.max_pool1d(t.zeros(2, 0, 4), 2),
+    lambda f, t: f.avg_pool1d(t.zeros(2, 0, 4), 2),
+    lambda f, t: f.conv_transpose2d(t.zeros(1, 3, 4, 4), t.zeros(3, 2, 3, 3), padding="same"),
 ]
 
 
@@ -272,6 +280,22 @@ def test_errors_match_torch(case):
     with pytest.raises(type(theirs.value)) as ours:
         ERRORS[case](F, clgrad)
     assert str(ours.value) == str(theirs.value)
+
+
+EDGES = [  # shapes PyTorch accepts at the edges: empty batches, empty features, numpy ints
+    lambda f, t: f.conv_transpose2d(t.zeros(0, 3, 4, 5), t.zeros(3, 4, 3, 3)),
+    lambda f, t: f.conv2d(t.ones(1, 3, 5, 5), t.ones(4, 3, 3, 3), stride=np.int64(2)),
+    lambda f, t: f.max_pool2d(t.ones(1, 3, 5, 5), np.int64(2)),
+    lambda f, t: f.max_pool2d(t.zeros(0, 3, 4, 4), 2),
+    lambda f, t: f.conv2d(t.ones(1, 1, 40, 40), t.ones(2, 1, 3, 3)),   # few im2col rows
+]
+
+
+@pytest.mark.parametrize("case", range(len(EDGES)))
+def test_edges_match_torch(case):
+    ours, theirs = EDGES[case](F, clgrad), EDGES[case](TF, torch)
+    assert tuple(ours.shape) == tuple(theirs.shape)
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), atol=1e-5)
 
 
 def test_unfold_error():

@@ -1,7 +1,7 @@
 """Matmul on Oclgrind: every configuration of the built-in tables (runtime/tuning.py).
 
 The device kind picks the table entry: gpu (BUILTIN/VECTOR gpu), cpu (BUILTIN, VECTOR,
-NARROW cpu), any other kind (BUILTIN default). Sizes are not multiples of any tile.
+NARROW and DOT cpu: x @ y.t() with both K-contiguous), any other kind (BUILTIN default). Sizes are not multiples of any tile.
 """
 import numpy as np
 import pytest
@@ -43,6 +43,9 @@ def test_mm_layouts(dev, kind, m, k, n):
     yt = clgrad.tensor(np.ascontiguousarray(b.T), device=dev).t()
     close(x @ y, want, rtol=1e-4, atol=1e-5)
     close(xt @ yt, want, rtol=1e-4, atol=1e-5)
+    close(x @ yt, want, rtol=1e-4, atol=1e-5)        # both K-contiguous: cpu's dot kernel
+    if kind == "cpu" and k > 1 and n > 1:
+        assert any(key[0] == "matmul" and key[-1] for key in dev.kernels)
     if k > 1:
         close(x[:, ::2] @ y[::2], a[:, ::2].astype(np.float64) @ b[::2], rtol=1e-4, atol=1e-5)
 
