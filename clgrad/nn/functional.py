@@ -12,6 +12,7 @@ import warnings
 import clgrad
 
 from ..tensor import Tensor
+from ..tensor.indexing import in_bounds
 from .windows import (  # noqa: F401  (convolution and pooling live in windows.py)
     adaptive_avg_pool1d,
     adaptive_avg_pool2d,
@@ -181,7 +182,7 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True,
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """input @ weight.T + bias (one addmm launch with the bias, as PyTorch, for any
     leading dims)."""
-    if input.dim() == 2 and bias is not None:
+    if input.dim() == 2 and bias is not None and weight.dim() == 2:
         return clgrad.addmm(bias, input, weight.t())
     if (input.dim() > 2 and bias is not None and bias.dim() <= 1 and weight.dim() == 2
             and input.is_contiguous()):
@@ -314,8 +315,9 @@ def _class_weight(weight: Tensor | None, classes: int) -> None:
                            f"{list(weight.shape)}")
 
 
-def _check_targets(input: Tensor, target: Tensor, ignore_index: int) -> Tensor:
-    """Validate class-index targets; return the mask of targets that count."""
+def _check_targets(input: Tensor, target: Tensor, ignore_index: int) -> tuple:
+    """Validate class-index targets: (the mask of targets that count, the targets with
+    ignored ones as 0), with one bounds-check kernel and one wait for its flag."""
     if target.dtype not in (clgrad.int64, clgrad.uint8):
         raise RuntimeError("expected target dtype to be Long or Byte, but got "
                            f"{_type_name(target.dtype)}")
@@ -332,11 +334,12 @@ def _check_targets(input: Tensor, target: Tensor, ignore_index: int) -> Tensor:
                            f"target: {list(target.shape)})")
     target = target.to(clgrad.int64)
     valid = target != ignore_index
+    safe = clgrad.where(valid, target, 0)
     classes = input.shape[1 if batched else 0]
-    bad = valid & ((target < 0) | (target >= classes))
-    if target.numel() and bad.any().item():
+    if not in_bounds(safe, classes):
+        bad = valid & ((target < 0) | (target >= classes))
         raise IndexError(f"Target {target[bad].flatten()[0].item()} is out of bounds.")
-    return valid
+    return valid, safe
 
 
 def _type_name(dtype) -> str:
@@ -345,9 +348,9 @@ def _type_name(dtype) -> str:
             "float16": "Half"}.get(dtype.name, dtype.name)
 
 
-def _picked(input: Tensor, target: Tensor, valid: Tensor, weight: Tensor | None):
-    """(-input[target] * w, w) per sample, w the class weight, 0 where ignored."""
-    safe = clgrad.where(valid, target.to(clgrad.int64), 0)
+def _picked(input: Tensor, safe: Tensor, valid: Tensor, weight: Tensor | None):
+    """(-input[target] * w, w) per sample, w the class weight, 0 where ignored (`safe`: the
+    checked targets, 0 where ignored)."""
     dim = 1 if input.dim() >= 2 else 0
     picked = input.gather(dim, safe.unsqueeze(dim)).squeeze(dim)
     w = valid.to(input.dtype)
@@ -360,9 +363,9 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
              ignore_index: int = -100, reduce=None, reduction: str = "mean") -> Tensor:
     """Negative log likelihood of class indices; mean divides by the summed target weights."""
     reduction = _reduction(size_average, reduce, reduction)
-    valid = _check_targets(input, target, ignore_index)
+    valid, safe = _check_targets(input, target, ignore_index)
     _class_weight(weight, input.shape[1 if input.dim() >= 2 else 0])
-    loss, w = _picked(input, target, valid, weight)
+    loss, w = _picked(input, safe, valid, weight)
     if reduction == "mean":
         return loss.sum() / w.sum()
     return _reduce(loss, reduction)
@@ -384,8 +387,8 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
     cw = None if weight is None else weight.to(input.dtype).view(wshape)
     if input.shape == target.shape:
         return _soft_cross_entropy(logp, target, cw, dim, reduction, label_smoothing)
-    valid = _check_targets(input, target, ignore_index)
-    nll, w = _picked(logp, target, valid, weight)
+    valid, safe = _check_targets(input, target, ignore_index)
+    nll, w = _picked(logp, safe, valid, weight)
     loss = nll.sum() / w.sum() if reduction == "mean" else _reduce(nll, reduction)
     if label_smoothing == 0.0:
         return loss

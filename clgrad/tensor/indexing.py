@@ -11,6 +11,7 @@ anything is written: one small flag read per op.
 from __future__ import annotations
 
 import numbers
+import weakref
 from typing import NamedTuple
 
 import numpy as np
@@ -277,11 +278,43 @@ _ATOMIC = {dt.int32: "int", dt.int64: "long", dt.float32: "float", dt.float64: "
 _flags: dict = {}       # device -> a one-int flag buffer, zero unless a check just failed
 
 
+# Index storages clgrad computed and knows to hold only values in [0, bound): storage ->
+# (bound, version). Indexing with them skips the bounds check and its wait for the device.
+_VALID: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def mark_valid(index: Tensor, bound: int) -> None:
+    """Record that every element of `index`'s storage lies in [0, bound) (until written)."""
+    _VALID[index._storage] = (bound, index._storage.version)
+
+
+def _known_valid(e: Entry) -> bool:
+    storage = e.index._storage
+    known = _VALID.get(storage)
+    return (known is not None and known[0] <= e.bound and known[1] == storage.version
+            and not storage.shared)             # NumPy may have written a shared one
+
+
 def check_bounds(entries) -> None:
     """Raise IndexOutOfBoundsError naming the first index outside its dim (one flag read)."""
-    entries = [e for e in entries if e.dim is not None and e.index._numel]
-    if not entries:
-        return
+    entries = [e for e in entries if e.dim is not None and e.index._numel
+               and not _known_valid(e)]
+    if entries and not _in_bounds(entries):
+        _raise_out_of_bounds(entries)
+
+
+def in_bounds(index: Tensor, bound: int) -> bool:
+    """Whether every element of `index` lies in [0, bound) (one check kernel, one flag
+    read); if so `index` is marked valid for later indexing."""
+    entry = Entry(index, (), bound, 0, 0, False)
+    if index._numel and not _known_valid(entry) and not _in_bounds([entry]):
+        return False
+    if index._storage.nbytes == index._numel * index.dtype.itemsize:
+        mark_valid(index, bound)
+    return True
+
+
+def _in_bounds(entries) -> bool:
     device = entries[0].index.device
     flag = _flags.get(device)
     if flag is None:
@@ -298,7 +331,8 @@ def check_bounds(entries) -> None:
                        flag._storage.buffer, ix._numel)
     if flag.item():
         flag.fill_(0)
-        _raise_out_of_bounds(entries)
+        return False
+    return True
 
 
 def _raise_out_of_bounds(entries):

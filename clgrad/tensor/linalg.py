@@ -369,6 +369,9 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None, _inplace=False):
     else:
         c = input.expand(shape)
         res = _output(out, shape, input.dtype, input.device)
+        if out is None:                # the per-call path (nn.Linear): no aliasing
+            _gemm(_Operand(mat1), _Operand(mat2), _Operand(res), alpha, beta, _Operand(c))
+            return res
         input = c
     _batched(mat1.unsqueeze(0), mat2.unsqueeze(0), res.unsqueeze(0), alpha, beta,
              input.unsqueeze(0))

@@ -12,6 +12,7 @@ import numpy as np
 
 from ..runtime import program
 from .dtype import int64
+from .indexing import mark_valid
 from .linalg import baddbmm, bmm
 from .scan import _IDX_NP, _fp_flags, index_type
 from .tensor import Tensor
@@ -108,6 +109,7 @@ def max_pool(input: Tensor, kernel, dilation, padding, stride, blocks, lowest):
                 where._storage.buffer, lowest, c, h, w, *blocks, *kernel, *stride, *padding,
                 *dilation, out._numel]
         _launch("maxpool", input, out, args, out._numel)
+    mark_valid(where, h * w)        # backward scatters at these without a bounds check
     return out, where
 
 
