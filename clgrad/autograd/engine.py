@@ -205,7 +205,11 @@ def _accumulate(t: Tensor, g: Tensor, create_graph: bool) -> None:
         fresh = not create_graph and _unshared(g)
         if g._requires_grad and not create_graph:
             g = g.detach()
-        t._grad = g if fresh else g.clone()
+        # copies are laid out like the parameter (dense, row-major for a contiguous one), as
+        # PyTorch's AccumulateGrad does: a transposed view's gradient (x @ W.T) is not kept
+        # transposed, so optimizers read it in place
+        t._grad = g if fresh else (g.contiguous() if t._contig and not g._contig
+                                   else g.clone())
     elif create_graph:
         t._grad = t._grad + g
     else:

@@ -355,8 +355,8 @@ class Gather(Rule):
 
     @staticmethod
     def backward(ctx, g):
-        (index,) = ctx.saved_tensors
-        return getattr(_zeros(ctx.shape, g), ctx._function.adjoint)(ctx.dim, index, g)
+        (index,) = ctx.saved_tensors      # in place into fresh zeros: no copy of them
+        return getattr(_zeros(ctx.shape, g), ctx._function.adjoint + "_")(ctx.dim, index, g)
 
 
 @rule("scatter")

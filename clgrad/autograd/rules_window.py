@@ -46,7 +46,7 @@ class MaxPool2DWithIndices(Rule):
         (where,) = ctx.saved_tensors
         n, c, h, w = ctx.shape
         planes = g.new_zeros((n * c, h * w))
-        return planes.scatter_add(1, where.view(n * c, -1), g.reshape(n * c, -1)).view(ctx.shape)
+        return planes.scatter_add_(1, where.view(n * c, -1), g.reshape(n * c, -1)).view(ctx.shape)
 
 
 class Convolution(Function):
