@@ -11,6 +11,7 @@ import warnings
 
 import clgrad
 
+from ..autograd.rules_loss import CrossEntropy
 from ..tensor import Tensor
 from ..tensor.indexing import in_bounds
 from .windows import (  # noqa: F401  (convolution and pooling live in windows.py)
@@ -29,6 +30,7 @@ from .windows import (  # noqa: F401  (convolution and pooling live in windows.p
 )
 
 _REDUCTIONS = ("none", "mean", "sum")
+_FUSED_CLASSES = 4096        # cross_entropy rows walked by one work-item each up to this
 
 
 # -- helpers -----------------------------------------------------------------------------------
@@ -318,6 +320,19 @@ def _class_weight(weight: Tensor | None, classes: int) -> None:
 def _check_targets(input: Tensor, target: Tensor, ignore_index: int) -> tuple:
     """Validate class-index targets: (the mask of targets that count, the targets with
     ignored ones as 0), with one bounds-check kernel and one wait for its flag."""
+    _check_target_shape(input, target)
+    target = target.to(clgrad.int64)
+    valid = target != ignore_index
+    safe = clgrad.where(valid, target, 0)
+    classes = input.shape[1 if input.dim() >= 2 else 0]
+    if not in_bounds(safe, classes):
+        bad = valid & ((target < 0) | (target >= classes))
+        raise IndexError(f"Target {target[bad].flatten()[0].item()} is out of bounds.")
+    return valid, safe
+
+
+def _check_target_shape(input: Tensor, target: Tensor) -> None:
+    """Class-index targets: PyTorch's dtype and shape checks, in its order and words."""
     if target.dtype not in (clgrad.int64, clgrad.uint8):
         raise RuntimeError("expected target dtype to be Long or Byte, but got "
                            f"{_type_name(target.dtype)}")
@@ -332,14 +347,6 @@ def _check_targets(input: Tensor, target: Tensor, ignore_index: int) -> tuple:
     if batched and tuple(target.shape[1:]) != tuple(input.shape[2:]):
         raise RuntimeError(f"size mismatch (got input: {list(input.shape)}, "
                            f"target: {list(target.shape)})")
-    target = target.to(clgrad.int64)
-    valid = target != ignore_index
-    safe = clgrad.where(valid, target, 0)
-    classes = input.shape[1 if batched else 0]
-    if not in_bounds(safe, classes):
-        bad = valid & ((target < 0) | (target >= classes))
-        raise IndexError(f"Target {target[bad].flatten()[0].item()} is out of bounds.")
-    return valid, safe
 
 
 def _type_name(dtype) -> str:
@@ -381,6 +388,11 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
     dim = 1 if input.dim() >= 2 else 0
     classes = input.shape[dim]
     _class_weight(weight, classes)
+    if _fusable(input, target, weight, label_smoothing):
+        _check_target_shape(input, target)
+        return CrossEntropy.apply(input, target.to(clgrad.int64),
+                                  None if weight is None else weight.to(input.dtype),
+                                  ignore_index, reduction)
     logp = log_softmax(input, dim)
     wshape = [1] * input.dim()
     wshape[dim] = classes
@@ -400,6 +412,16 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
     else:
         smooth = _reduce(smooth, reduction)
     return loss * (1 - label_smoothing) + smooth * (label_smoothing / classes)
+
+
+def _fusable(input: Tensor, target: Tensor, weight, label_smoothing: float) -> bool:
+    """Whether cross_entropy can take the fused kernels: (N, C) logits with class indices,
+    no label smoothing, no gradient wanted for the class weights (PyTorch has none), and
+    rows short enough for one work-item each."""
+    return (label_smoothing == 0.0 and input.dim() == 2 and input.is_floating_point()
+            and input.shape[0] > 0 and 0 < input.shape[1] <= _FUSED_CLASSES
+            and target.dim() == 1 and target.dtype in (clgrad.int64, clgrad.uint8)
+            and (weight is None or not (weight.requires_grad and clgrad.is_grad_enabled())))
 
 
 def _soft_cross_entropy(logp, target, cw, dim, reduction, label_smoothing):

@@ -48,10 +48,21 @@ def test_indices_shared_with_numpy_are_checked_again():
         clgrad.zeros(1, 1, 16).gather(2, index)
 
 
-def test_cross_entropy_waits_once(checks):
+def test_cross_entropy_waits_once(checks, monkeypatch):
+    """The fused path reads its own target-check flag once; the composite one (label
+    smoothing) checks the targets once and its gather/scatter skip their checks."""
+    reads = [0]
+    item = clgrad.Tensor.item
+
+    def counting(self):
+        reads[0] += 1
+        return item(self)
+    monkeypatch.setattr(clgrad.Tensor, "item", counting)
     logits = clgrad.randn(8, 5, requires_grad=True)
     target = clgrad.tensor([0, 1, 4, 2, -100, 3, 1, 0])
     F.cross_entropy(logits, target, weight=clgrad.ones(5)).backward()
-    assert checks[0] == 1
+    assert reads[0] == 1 and checks[0] == 0
+    F.cross_entropy(logits, target, weight=clgrad.ones(5), label_smoothing=0.1).backward()
+    assert reads[0] == 2 and checks[0] == 1
     with pytest.raises(IndexError, match="Target 5 is out of bounds"):
         F.cross_entropy(logits, clgrad.tensor([0, 1, 5, 2, 0, 3, 1, 0]))
