@@ -84,7 +84,9 @@ class Storage:
         return out
 
     def write(self, offset: int, data: np.ndarray) -> None:
-        """Copy a contiguous host array into the buffer at byte `offset`."""
+        """Copy a contiguous host array into the buffer at byte `offset` (a write: the
+        version moves)."""
+        self.version += 1
         if data.nbytes:
             cl.enqueue_copy(self.device.queue, self.buffer, np.ascontiguousarray(data),
                             dst_offset=offset, is_blocking=True)

@@ -109,8 +109,9 @@ def max_pool(input: Tensor, kernel, dilation, padding, stride, blocks, lowest):
                 where._storage.buffer, lowest, c, h, w, *blocks, *kernel, *stride, *padding,
                 *dilation, out._numel]
         _launch("maxpool", input, out, args, out._numel)
-    mark_valid(where, h * w)        # backward scatters at these without a bounds check
-    return out, where
+    if tuple(dilation) == (1, 1):   # then every window holds a position of the input (with
+        mark_valid(where, h * w)    # PyTorch's padding limits), so no index is -1: backward
+    return out, where               # scatters at them without a bounds check
 
 
 def _launch(kind: str, src: Tensor, out: Tensor, args: list, items: int,

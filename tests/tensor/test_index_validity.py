@@ -66,3 +66,19 @@ def test_cross_entropy_waits_once(checks, monkeypatch):
     assert reads[0] == 2 and checks[0] == 1
     with pytest.raises(IndexError, match="Target 5 is out of bounds"):
         F.cross_entropy(logits, clgrad.tensor([0, 1, 5, 2, 0, 3, 1, 0]))
+
+
+def test_dilated_pool_indices_are_checked():
+    """With dilation a window can miss the input entirely (index -1): not marked valid."""
+    x = clgrad.arange(8.0).view(1, 2, 2, 2).requires_grad_()
+    values, index = F.max_pool2d(x, 2, stride=1, padding=1, dilation=3, return_indices=True)
+    assert index.numpy().min() == -1
+    with pytest.raises(IndexError, match="index -1 is out of bounds"):
+        clgrad.zeros(1, 2, 4).gather(2, index.view(1, 2, -1))
+
+
+def test_storage_write_counts_as_a_write():
+    index = _pool_indices()
+    index.untyped_storage().write(0, np.array([1 << 20], np.int64))
+    with pytest.raises(IndexError, match="out of bounds"):
+        clgrad.zeros(1, 1, 16).gather(2, index)
