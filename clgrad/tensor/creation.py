@@ -33,7 +33,7 @@ def _finish(t: Tensor, requires_grad: bool) -> Tensor:
     return t
 
 
-def empty(*size, dtype=None, device=None, requires_grad=False, out=None, **_ignored):
+def empty(*size, dtype=None, device=None, requires_grad=False, **_ignored):
     """An uninitialised tensor."""
     dt.check_argument(dtype, "empty")
     t = Tensor._empty(parse_size(size), dtype or dt.get_default_dtype(), _device(device))
@@ -275,9 +275,34 @@ def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
                   requires_grad=requires_grad)
 
 
+def _with_out(factory):
+    """`factory` with PyTorch's out=: the result is written into `out` (resized), whose
+    dtype and device are the defaults."""
+    def make(*args, out=None, **kwargs):
+        if out is None:
+            return factory(*args, **kwargs)
+        if not isinstance(out, Tensor):
+            raise TypeError(f"{factory.__name__}(): argument 'out' must be Tensor, not "
+                            f"{type(out).__name__}")
+        kwargs.setdefault("dtype", out.dtype)
+        kwargs.setdefault("device", out.device)
+        result = factory(*args, **kwargs)
+        if result.dtype is not out.dtype:
+            raise RuntimeError(f"dtype {dt.torch_name(result.dtype)} does not match dtype "
+                               f"of out parameter ({dt.torch_name(out.dtype)})")
+        if out._shape != result._shape:
+            from .joins import _resize
+            _resize(out, result._shape)
+        return out.copy_(result)
+    make.__name__, make.__doc__ = factory.__name__, factory.__doc__
+    make.__wrapped__ = factory
+    return make
+
+
 def install(namespace: dict) -> None:
-    for f in (empty, full, zeros, ones, arange, linspace, eye, tensor, from_numpy, as_tensor,
-              empty_like, zeros_like, ones_like, full_like):
+    for f in (empty, full, zeros, ones, arange, linspace, eye):
+        namespace[f.__name__] = _with_out(f)
+    for f in (tensor, from_numpy, as_tensor, empty_like, zeros_like, ones_like, full_like):
         namespace[f.__name__] = f
     Tensor.fill_ = fill_
     Tensor.zero_ = lambda self: fill_(self, 0)

@@ -747,3 +747,30 @@ def test_values_torch_accepts_still_convert():
     assert set(clgrad.randint(0, 256, (64,), dtype=clgrad.uint8).tolist()) <= set(range(256))
     clgrad.manual_seed(-1)
     clgrad.manual_seed(2**64 - 1)
+
+
+@pytest.mark.parametrize("make", [
+    lambda t, out: t.arange(1000, 1004, out=out),
+    lambda t, out: t.zeros(3, out=out),
+    lambda t, out: t.ones(2, 2, out=out),
+    lambda t, out: t.full((2, 3), 7, out=out),
+    lambda t, out: t.linspace(0, 1, 5, out=out),
+    lambda t, out: t.eye(3, out=out),
+])
+@pytest.mark.parametrize("dtype", ["float32", "int64"])
+def test_factories_write_out(make, dtype):
+    torch = pytest.importorskip("torch")
+    ours = clgrad.zeros(2, dtype=getattr(clgrad, dtype))
+    theirs = torch.zeros(2, dtype=getattr(torch, dtype))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        got = make(clgrad, ours)
+        make(torch, theirs)
+    assert got is ours and got.dtype == ours.dtype
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6)
+
+
+def test_factory_out_dtype_mismatch():
+    with pytest.raises(RuntimeError,
+                       match=r"dtype Long does not match dtype of out parameter \(Float\)"):
+        clgrad.zeros(2, dtype=clgrad.int64, out=clgrad.zeros(2))

@@ -71,7 +71,7 @@ def test_cross_entropy_waits_once(checks, monkeypatch):
 def test_dilated_pool_indices_are_checked():
     """With dilation a window can miss the input entirely (index -1): not marked valid."""
     x = clgrad.arange(8.0).view(1, 2, 2, 2).requires_grad_()
-    values, index = F.max_pool2d(x, 2, stride=1, padding=1, dilation=3, return_indices=True)
+    _, index = F.max_pool2d(x, 2, stride=1, padding=1, dilation=3, return_indices=True)
     assert index.numpy().min() == -1
     with pytest.raises(IndexError, match="index -1 is out of bounds"):
         clgrad.zeros(1, 2, 4).gather(2, index.view(1, 2, -1))
