@@ -429,13 +429,22 @@ RULES["std"] = type("Std", (Var,), {"__module__": __name__})
 
 
 # -- matmul ---------------------------------------------------------------------------------
+def mat2_grad(a, g, b):
+    """a^T @ g, the gradient of a @ b with respect to the matrix b, laid out like b: for a
+    transposed b (x @ W.T) it is computed as (g^T @ a)^T, so W's gradient comes out
+    contiguous and needs no copy (PyTorch's mm_mat2_backward)."""
+    if b.dim() == 2 and b._stride[0] == 1 and b._stride[1] != 1:
+        return g.transpose(-1, -2).matmul(a).transpose(-1, -2)
+    return a.transpose(-1, -2).matmul(g)
+
+
 @rule("mm")
 class Mm(_Saving):
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved_tensors
         return (g.mm(b.t()) if ctx.needs_input_grad[0] else None,
-                a.t().mm(g) if ctx.needs_input_grad[1] else None)
+                mat2_grad(a, g, b) if ctx.needs_input_grad[1] else None)
 
 
 @rule("matmul")

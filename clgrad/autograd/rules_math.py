@@ -18,7 +18,7 @@ from ..tensor.einsum import _parse
 from ..tensor.shape import broadcast_shapes
 from .function import Function
 from .grad_mode import is_grad_enabled
-from .ops import RULES, Rule, Var, _keep, _Saving, _unary, rule
+from .ops import RULES, Rule, Var, _keep, _Saving, _unary, mat2_grad, rule
 from .ops import Div as _TrueDiv
 
 for _alias, _name in (("absolute", "abs"), ("negative", "neg"), ("multiply", "mul"),
@@ -411,7 +411,7 @@ class Addmm(Rule):
         a, b = ctx.saved_tensors
         return _needed(ctx, lambda: _scale(g, ctx.beta),
                        lambda: _scale(g.matmul(b.transpose(-1, -2)), ctx.alpha),
-                       lambda: _scale(a.transpose(-1, -2).matmul(g), ctx.alpha))
+                       lambda: _scale(mat2_grad(a, g, b), ctx.alpha))
 
 
 RULES["baddbmm"] = type("Baddbmm", (Addmm,), {"__module__": __name__})
