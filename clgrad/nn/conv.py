@@ -9,6 +9,7 @@ from ..tensor.creation import empty
 from . import init
 from . import windows as W
 from .module import Module
+from .padding import pad
 from .parameter import Parameter
 
 _PADDING_MODES = {"zeros", "reflect", "replicate", "circular"}
@@ -44,6 +45,21 @@ class _ConvNd(Module):
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()
+
+    def _conv_input(self, input: Tensor):
+        """(input, padding) for the convolution: with a padding_mode other than 'zeros' the
+        input padded by F.pad (PyTorch's _reversed_padding_repeated_twice) and no padding."""
+        if self.padding_mode == "zeros":
+            return input, self.padding
+        widths = []
+        for k, d, p in reversed(list(zip(self.kernel_size, self.dilation, _ntuple(
+                0 if self.padding == "valid" else self.padding, self._dims)))):
+            if self.padding == "same":
+                total = d * (k - 1)
+                widths += [total // 2, total - total // 2]
+            else:
+                widths += [p, p]
+        return pad(input, widths, mode=self.padding_mode), 0
 
     def reset_parameters(self) -> None:
         """PyTorch's init: kaiming_uniform_(a=sqrt(5)) for weight, which is
@@ -94,9 +110,6 @@ def _check_arguments(name, in_channels, out_channels, stride, padding, groups, p
                          f"'circular'}}, but got padding_mode='{padding_mode}'")
     if transposed and padding_mode != "zeros":
         raise ValueError(f'Only "zeros" padding mode is supported for {name}')
-    if padding_mode != "zeros":
-        raise NotImplementedError(f"{name}: padding_mode='{padding_mode}' is not supported by "
-                                  "clgrad yet (only 'zeros')")
 
 
 class Conv1d(_ConvNd):
@@ -111,8 +124,9 @@ class Conv1d(_ConvNd):
                          groups, bias, padding_mode, device, dtype)
 
     def forward(self, input: Tensor) -> Tensor:
-        return W.conv1d(input, self.weight, self.bias, self.stride, self.padding,
-                        self.dilation, self.groups)
+        input, padding = self._conv_input(input)
+        return W.conv1d(input, self.weight, self.bias, self.stride, padding, self.dilation,
+                        self.groups)
 
 
 class Conv2d(_ConvNd):
@@ -125,8 +139,9 @@ class Conv2d(_ConvNd):
                          groups, bias, padding_mode, device, dtype)
 
     def forward(self, input: Tensor) -> Tensor:
-        return W.conv2d(input, self.weight, self.bias, self.stride, self.padding,
-                        self.dilation, self.groups)
+        input, padding = self._conv_input(input)
+        return W.conv2d(input, self.weight, self.bias, self.stride, padding, self.dilation,
+                        self.groups)
 
 
 class _ConvTransposeNd(_ConvNd):

@@ -14,6 +14,7 @@ import clgrad
 from ..autograd.rules_loss import CrossEntropy
 from ..tensor import Tensor
 from ..tensor.indexing import in_bounds
+from .padding import pad  # noqa: F401  (F.pad lives in padding.py)
 from .windows import (  # noqa: F401  (convolution and pooling live in windows.py)
     adaptive_avg_pool1d,
     adaptive_avg_pool2d,

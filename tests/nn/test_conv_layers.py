@@ -104,9 +104,29 @@ def _sets_sorted(message: str) -> str:
                   lambda m: "{" + ", ".join(sorted(m.group(1).split(", "))) + "}", message)
 
 
-def test_unsupported_padding_mode():
-    with pytest.raises(NotImplementedError, match="padding_mode='reflect'"):
-        nn.Conv2d(3, 4, 3, padding_mode="reflect")
+@pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
+@pytest.mark.parametrize("name,args,kwargs,shape", [
+    ("Conv2d", (3, 4, 3), {"padding": 1}, (2, 3, 5, 6)),
+    ("Conv2d", (3, 4, (3, 2)), {"padding": "same", "dilation": (1, 2)}, (3, 6, 7)),
+    ("Conv2d", (2, 4, 3), {"padding": (2, 1), "stride": 2, "groups": 2}, (1, 2, 6, 5)),
+    ("Conv1d", (2, 3, 4), {"padding": "same"}, (2, 2, 9)),
+])
+def test_padding_modes(mode, name, args, kwargs, shape):
+    torch.manual_seed(0)
+    theirs = getattr(torch.nn, name)(*args, padding_mode=mode, **kwargs).double()
+    ours = getattr(nn, name)(*args, padding_mode=mode, **kwargs).double()
+    assert repr(ours) == repr(theirs)
+    ours.load_state_dict({k: clgrad.tensor(v.detach().numpy())
+                          for k, v in theirs.state_dict().items()})
+    x = np.random.default_rng(6).standard_normal(shape)
+    xo, xt = clgrad.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    out, ref = ours(xo), theirs(xt)
+    np.testing.assert_allclose(out.detach().numpy(), ref.detach().numpy(), atol=1e-12)
+    (out * out).sum().backward()
+    (ref * ref).sum().backward()
+    np.testing.assert_allclose(xo.grad.numpy(), xt.grad.numpy(), atol=1e-10)
+    np.testing.assert_allclose(ours.weight.grad.numpy(), theirs.weight.grad.numpy(),
+                               atol=1e-10)
 
 
 def test_conv_transpose_output_size():

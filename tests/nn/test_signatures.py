@@ -35,7 +35,7 @@ FUNCTIONAL = [
     "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "cross_entropy", "nll_loss",
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div",
     "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "fold", "unfold",
-    "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d",
+    "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d", "pad",
 ]   # torch's max_pool1d/2d are *args dispatchers: tests/nn/test_windows.py calls them alike
 INIT = ["uniform_", "normal_", "zeros_", "ones_", "constant_", "xavier_uniform_",
         "xavier_normal_", "kaiming_uniform_", "kaiming_normal_"]
