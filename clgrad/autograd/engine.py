@@ -203,6 +203,10 @@ def _accumulate(t: Tensor, g: Tensor, create_graph: bool) -> None:
         # .grad gets dense storage of its own (later add_ must not reach a shared g): a
         # fresh gradient nobody else holds is taken as it is, anything else is copied.
         fresh = not create_graph and _unshared(g)
+        if not fresh and not create_graph and g._base is not None:
+            whole = _unshared_alias(g)             # (g^T @ x)^T seen through two transposes
+            if whole is not None:
+                g, fresh = whole, True
         if g._requires_grad and not create_graph:
             g = g.detach()
         # copies are laid out like the parameter (dense, row-major for a contiguous one), as
@@ -214,6 +218,23 @@ def _accumulate(t: Tensor, g: Tensor, create_graph: bool) -> None:
         t._grad = t._grad + g
     else:
         run(OPS["add"], (t._grad, g), out=t._grad)      # t.grad += g: nothing to record
+
+
+def _unshared_alias(g: Tensor):
+    """The base of view `g` when `g` is all of it (same shape, strides and offset: a double
+    transpose) and only the engine holds either, so the base may be taken as the gradient;
+    else None. The base is referenced by g._base, `base` and getrefcount's argument; the
+    storage by both tensors, `st` and the argument."""
+    base, st = g._base, g._storage
+    if (base._shape != g._shape or base._stride != g._stride or base._offset != g._offset
+            or base._base is not None or base._requires_grad):
+        return None
+    if (g._contig and g._offset == 0 and not st.shared
+            and g._numel * g.dtype.itemsize == st.nbytes
+            and sys.getrefcount(g) <= _ENGINE_REFS and sys.getrefcount(base) <= 3
+            and sys.getrefcount(st) <= 4):
+        return base
+    return None
 
 
 def _unshared(g: Tensor) -> bool:
