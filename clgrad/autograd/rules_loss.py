@@ -20,7 +20,7 @@ class CrossEntropy(Function):
     def forward(ctx, input, target, weight, ignore_index, reduction):
         loss, rw, lse = fused.cross_entropy_rows(input, target, weight, ignore_index)
         ctx.save_for_backward(input, target, rw, lse)
-        ctx.reduction, ctx.total = reduction, None
+        ctx.reduction, ctx.total, ctx.ignore = reduction, None, ignore_index
         if reduction == "none":
             return loss
         if reduction == "sum":
@@ -33,8 +33,10 @@ class CrossEntropy(Function):
         x, target, rw, lse = ctx.saved_tensors
         scale = g if ctx.total is None else g / ctx.total
         if not is_grad_enabled():
-            return fused.cross_entropy_grad(x, target, rw, lse, scale), None, None, None, None
+            grad = fused.cross_entropy_grad(x, target, rw, lse, scale, ctx.ignore)
+            return grad, None, None, None, None
         classes = arange(x.shape[1], device=x.device)
         onehot = (classes == target.unsqueeze(1)).to(x.dtype)
         row = scale.unsqueeze(1) if scale.dim() else scale
-        return row * rw.unsqueeze(1) * (x.softmax(1) - onehot), None, None, None, None
+        grad = row * rw.unsqueeze(1) * (x.softmax(1) - onehot)
+        return grad.masked_fill((target == ctx.ignore).unsqueeze(1), 0), None, None, None, None

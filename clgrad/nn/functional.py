@@ -422,6 +422,8 @@ def _fusable(input: Tensor, target: Tensor, weight, label_smoothing: float) -> b
     return (label_smoothing == 0.0 and input.dim() == 2 and input.is_floating_point()
             and input.shape[0] > 0 and 0 < input.shape[1] <= _FUSED_CLASSES
             and target.dim() == 1 and target.dtype in (clgrad.int64, clgrad.uint8)
+            and target.device is input.device
+            and (weight is None or weight.device is input.device)
             and (weight is None or not (weight.requires_grad and clgrad.is_grad_enabled())))
 
 

@@ -82,9 +82,11 @@ def _check_width(input: Tensor, d: int, before: int, after: int, mode: str, pad)
     if mode == "replicate" and size == 0:
         raise RuntimeError(f"Expected the padded dimension {d} of input {list(input.shape)} to "
                            "be non-empty")
-    if size + before + after < 0:
-        raise RuntimeError(f"input tensor {list(input.shape)} with padding {list(pad)} has a "
-                           f"negative output size at dimension {d}")
+    if size + min(before, 0) + min(after, 0) <= 0 or size + before + after <= 0:
+        raise RuntimeError(f"input tensor {list(input.shape)} with padding {list(pad)} leaves "
+                           f"nothing of dimension {d} (size {size}) to pad from")
+    if input.dtype.name == "bool":
+        raise NotImplementedError(f'"{mode}_pad" not implemented for \'Bool\'')
 
 
 def _index(device, mode: str, size: int, before: int, after: int) -> Tensor:
@@ -98,8 +100,9 @@ def _index(device, mode: str, size: int, before: int, after: int) -> Tensor:
             at = np.where(at >= size, 2 * (size - 1) - at, at)
         elif mode == "replicate":
             at = np.clip(at, 0, size - 1)
-        else:
-            at = at % size
+        else:                   # PyTorch crops first, then wraps within what is left
+            low = max(-before, 0)
+            at = low + (at - low) % (size - low - max(-after, 0))
         if len(_INDEX) > 256:
             _INDEX.clear()
         found = _INDEX[key] = clgrad.tensor(at.astype(np.int64), device=device)

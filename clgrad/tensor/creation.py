@@ -275,6 +275,9 @@ def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
                   requires_grad=requires_grad)
 
 
+_RAW_COPY = Tensor.copy_          # taken before autograd wraps the methods
+
+
 def _with_out(factory):
     """`factory` with PyTorch's out=: the result is written into `out` (resized), whose
     dtype and device are the defaults."""
@@ -284,16 +287,23 @@ def _with_out(factory):
         if not isinstance(out, Tensor):
             raise TypeError(f"{factory.__name__}(): argument 'out' must be Tensor, not "
                             f"{type(out).__name__}")
-        kwargs.setdefault("dtype", out.dtype)
-        kwargs.setdefault("device", out.device)
+        if kwargs.get("dtype") is None:
+            kwargs["dtype"] = out.dtype
+        if kwargs.get("device") is None:
+            kwargs["device"] = out.device
+        requires_grad = kwargs.pop("requires_grad", False)
         result = factory(*args, **kwargs)
+        if result.device is not out.device:
+            raise RuntimeError(f"Expected out tensor to be on {result.device}, but got it on "
+                               f"{out.device}")
         if result.dtype is not out.dtype:
             raise RuntimeError(f"dtype {dt.torch_name(result.dtype)} does not match dtype "
                                f"of out parameter ({dt.torch_name(out.dtype)})")
         if out._shape != result._shape:
             from .joins import _resize
             _resize(out, result._shape)
-        return out.copy_(result)
+        _RAW_COPY(out, result)         # the tensor layer's copy: never recorded (as torch)
+        return out.requires_grad_(requires_grad) if requires_grad else out
     make.__name__, make.__doc__ = factory.__name__, factory.__doc__
     make.__wrapped__ = factory
     return make

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..runtime import program
+from .dtype import float16, float32
 from .indexing import _flags
 from .scan import _IDX_NP, _fp_flags, index_type
 from .tensor import Tensor
@@ -16,7 +17,8 @@ def cross_entropy_rows(x: Tensor, target: Tensor, weight, ignore_index: int) -> 
     [0, C) that is not ignore_index raises IndexError (one wait for the device)."""
     n, c = x._shape
     device = x.device
-    loss, rw, lse = (Tensor._empty((n,), x.dtype, device) for _ in range(3))
+    loss, rw = (Tensor._empty((n,), x.dtype, device) for _ in range(2))
+    lse = Tensor._empty((n,), float32 if x.dtype is float16 else x.dtype, device)
     flag = _flags.get(device)
     if flag is None:
         flag = _flags[device] = Tensor._from_host(np.zeros(1, np.int32), device)
@@ -35,8 +37,8 @@ def cross_entropy_rows(x: Tensor, target: Tensor, weight, ignore_index: int) -> 
     return loss, rw, lse
 
 
-def cross_entropy_grad(x: Tensor, target: Tensor, rw: Tensor, lse: Tensor,
-                       scale: Tensor) -> Tensor:
+def cross_entropy_grad(x: Tensor, target: Tensor, rw: Tensor, lse: Tensor, scale: Tensor,
+                       ignore_index: int) -> Tensor:
     """d(loss)/dx for cross_entropy_rows' results: scale[i] * rw[i] * (softmax - onehot);
     `scale` is 0-d (one factor) or (N,)."""
     n, c = x._shape
@@ -44,7 +46,7 @@ def cross_entropy_grad(x: Tensor, target: Tensor, rw: Tensor, lse: Tensor,
     sst = scale._stride[0] if scale._shape else 0
     args = [x._storage.buffer, x._offset, *x._stride, target._storage.buffer, target._offset,
             target._stride[0], rw._storage.buffer, lse._storage.buffer, scale._storage.buffer,
-            scale._offset, sst, grad._storage.buffer, c, n * c]
+            scale._offset, sst, ignore_index, grad._storage.buffer, c, n * c]
     _launch("backward", x, False, n * c, args, (x, target, grad))
     return grad
 
@@ -66,7 +68,7 @@ def _compile(device, key):
         scalars = ([None, i, i, i, None, i, i] + [None, i, i] * weighted
                    + [np.int64, None, None, None, None, i, i])
     else:
-        scalars = [None, i, i, i, None, i, i, None, None, None, i, i, None, i, i]
+        scalars = [None, i, i, i, None, i, i, None, None, None, i, i, np.int64, None, i, i]
     name = f"cross_entropy_{kind}_{dtype.name}{'_w' * weighted}_{idx}"
     return program.compile_kernel(device, key, "loss.cl", name, scalars, kind=kind,
                                   ctype=dtype.ctype, acc=dtype.opmath, weighted=weighted,

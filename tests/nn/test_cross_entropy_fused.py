@@ -92,3 +92,21 @@ def test_errors_and_version_check():
         y.add_(1)
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         loss.backward()
+
+
+def test_zero_class_weights_give_nan_gradients_as_torch():
+    x = np.random.default_rng(6).standard_normal((3, 4))
+    a, b = clgrad.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    F.cross_entropy(a, clgrad.tensor([0, 1, 2]), clgrad.zeros(4, dtype=a.dtype)).backward()
+    TF.cross_entropy(b, torch.tensor([0, 1, 2]), torch.zeros(4, dtype=b.dtype)).backward()
+    np.testing.assert_array_equal(np.isnan(a.grad.numpy()), np.isnan(b.grad.numpy()))
+
+
+def test_targets_on_another_device_raise():
+    devices = [d for d in clgrad.runtime.all_devices()
+               if not d.is_simulator and d.problem() is None]
+    if len(devices) < 2:
+        pytest.skip("one usable OpenCL device: nothing to mix")
+    logits = clgrad.randn(3, 4, device=devices[0])
+    with pytest.raises(RuntimeError, match="same device"):
+        F.cross_entropy(logits, clgrad.tensor([0, 1, 2], device=devices[1]))

@@ -25,6 +25,8 @@ CASES = [  # shape, pad, mode, value
     ((1, 2, 3, 4, 2), (1, 1, 2, 0, 1, 2), "replicate", None),
     ((1, 2, 5), (2, 3), "circular", None),
     ((2, 2, 3, 4), (1, 4, 3, 2), "circular", None),
+    ((1, 1, 5), (1, -2), "circular", None),                  # crop, then wrap what is left
+    ((1, 4, 5), (-1, 2, 1, -1), "circular", None),
 ]
 
 

@@ -774,3 +774,11 @@ def test_factory_out_dtype_mismatch():
     with pytest.raises(RuntimeError,
                        match=r"dtype Long does not match dtype of out parameter \(Float\)"):
         clgrad.zeros(2, dtype=clgrad.int64, out=clgrad.zeros(2))
+
+
+def test_factory_out_defaults_and_requires_grad():
+    out = clgrad.ones(2, dtype=clgrad.int64)
+    assert clgrad.zeros(2, dtype=None, out=out) is out and out.tolist() == [0, 0]
+    leaf = clgrad.empty(3)
+    clgrad.ones(3, out=leaf, requires_grad=True)
+    assert leaf.is_leaf and leaf.requires_grad and leaf.grad_fn is None

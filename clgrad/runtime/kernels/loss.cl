@@ -7,7 +7,7 @@
 ##               loss[i] = (lse[i] - x[i, t]) * w, rw[i] = w; both 0 where t == ignore_index;
 ##               a target outside [0, C) (and not ignored) sets *flag
 ##   "backward"  per element: grad[i, c] = scale[i * sst] * rw[i] * (exp(x[i, c] - lse[i])
-##               - (c == target[i])), 0 on ignored rows (rw[i] == 0)
+##               - (c == target[i])), 0 on ignored rows; lse is kept in the `acc` type
 ##
 ## Parameters
 ##   name        kernel name (kind, dtype, weights, index type)
@@ -26,7 +26,7 @@ __kernel void ${name}(__global const ${ctype} *x, ${idx} x_off, ${idx} rs, ${idx
                       __global const ${ctype} *weight, ${idx} w_off, ${idx} ws,
 % endif
                       long ignore, __global ${ctype} *loss, __global ${ctype} *rw,
-                      __global ${ctype} *lse, __global int *flag, ${idx} C, ${idx} N)
+                      __global ${acc} *lse, __global int *flag, ${idx} C, ${idx} N)
 {
     const ${idx} i = (${idx})get_global_id(0);
     if (i >= N) return;
@@ -38,7 +38,7 @@ __kernel void ${name}(__global const ${ctype} *x, ${idx} x_off, ${idx} rs, ${idx
     for (${idx} c = 0; c < C; ++c)
         s += exp((${acc})row[c * cs] - m);
     const ${acc} l = m + log(s);
-    lse[i] = (${ctype})l;
+    lse[i] = l;
     const long t = target[t_off + i * ts];
     if (t == ignore || t < 0 || t >= C) {
         if (t != ignore) atomic_or(flag, 1);
@@ -57,20 +57,21 @@ __kernel void ${name}(__global const ${ctype} *x, ${idx} x_off, ${idx} rs, ${idx
 % else:
 __kernel void ${name}(__global const ${ctype} *x, ${idx} x_off, ${idx} rs, ${idx} cs,
                       __global const long *target, ${idx} t_off, ${idx} ts,
-                      __global const ${ctype} *rw, __global const ${ctype} *lse,
-                      __global const ${ctype} *scale, ${idx} s_off, ${idx} sst,
+                      __global const ${ctype} *rw, __global const ${acc} *lse,
+                      __global const ${ctype} *scale, ${idx} s_off, ${idx} sst, long ignore,
                       __global ${ctype} *grad, ${idx} C, ${idx} total)
 {
     const ${idx} e = (${idx})get_global_id(0);
     if (e >= total) return;
     const ${idx} i = e / C, c = e - i * C;
-    const ${acc} w = (${acc})rw[i];
-    if (w == (${acc})0) {
+    const long t = target[t_off + i * ts];
+    if (t == ignore) {                 /* a zero class weight still passes scale's NaN */
         grad[e] = (${ctype})0;
         return;
     }
-    const ${acc} p = exp((${acc})x[x_off + i * rs + c * cs] - (${acc})lse[i]);
-    const ${acc} hit = target[t_off + i * ts] == (long)c ? (${acc})1 : (${acc})0;
+    const ${acc} w = (${acc})rw[i];
+    const ${acc} p = exp((${acc})x[x_off + i * rs + c * cs] - lse[i]);
+    const ${acc} hit = t == (long)c ? (${acc})1 : (${acc})0;
     grad[e] = (${ctype})((${acc})scale[s_off + i * sst] * w * (p - hit));
 }
 % endif
