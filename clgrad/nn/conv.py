@@ -5,12 +5,11 @@ import math
 
 from ..autograd import no_grad
 from ..tensor import Tensor
-from ..tensor.creation import empty
 from . import init
 from . import windows as W
+from .linear import weight_and_bias
 from .module import Module
 from .padding import pad
-from .parameter import Parameter
 
 _PADDING_MODES = {"zeros", "reflect", "replicate", "circular"}
 
@@ -39,11 +38,7 @@ class _ConvNd(Module):
         self.padding_mode = padding_mode
         shape = ((in_channels, out_channels // groups) if self.transposed
                  else (out_channels, in_channels // groups)) + self.kernel_size
-        self.weight = Parameter(empty(shape, device=device, dtype=dtype))
-        if bias:
-            self.bias = Parameter(empty(out_channels, device=device, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
+        weight_and_bias(self, shape, out_channels if bias else None, device, dtype)
         self.reset_parameters()
 
     def _conv_input(self, input: Tensor):
@@ -112,36 +107,32 @@ def _check_arguments(name, in_channels, out_channels, stride, padding, groups, p
         raise ValueError(f'Only "zeros" padding mode is supported for {name}')
 
 
-class Conv1d(_ConvNd):
+class _Conv(_ConvNd):
+    """Conv1d/Conv2d: PyTorch's constructor; forward is `_function` (F.conv1d/conv2d)."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
+                 dilation=1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
+                 device=None, dtype=None) -> None:
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, 0,
+                         groups, bias, padding_mode, device, dtype)
+
+    def forward(self, input: Tensor) -> Tensor:
+        input, padding = self._conv_input(input)
+        return self._function(input, self.weight, self.bias, self.stride, padding,
+                              self.dilation, self.groups)
+
+
+class Conv1d(_Conv):
     """1-d convolution over (N, C_in, L) or (C_in, L) input."""
 
     _dims = 1
-
-    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
-                 dilation=1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
-                 device=None, dtype=None) -> None:
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, 0,
-                         groups, bias, padding_mode, device, dtype)
-
-    def forward(self, input: Tensor) -> Tensor:
-        input, padding = self._conv_input(input)
-        return W.conv1d(input, self.weight, self.bias, self.stride, padding, self.dilation,
-                        self.groups)
+    _function = staticmethod(W.conv1d)
 
 
-class Conv2d(_ConvNd):
+class Conv2d(_Conv):
     """2-d convolution over (N, C_in, H, W) or (C_in, H, W) input."""
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
-                 dilation=1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
-                 device=None, dtype=None) -> None:
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, 0,
-                         groups, bias, padding_mode, device, dtype)
-
-    def forward(self, input: Tensor) -> Tensor:
-        input, padding = self._conv_input(input)
-        return W.conv2d(input, self.weight, self.bias, self.stride, padding, self.dilation,
-                        self.groups)
+    _function = staticmethod(W.conv2d)
 
 
 class _ConvTransposeNd(_ConvNd):
@@ -152,6 +143,11 @@ class _ConvTransposeNd(_ConvNd):
                  padding_mode: str = "zeros", device=None, dtype=None) -> None:
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
                          output_padding, groups, bias, padding_mode, device, dtype)
+
+    def forward(self, input: Tensor, output_size=None) -> Tensor:
+        return self._function(input, self.weight, self.bias, self.stride, self.padding,
+                              self._output_padding(input, output_size), self.groups,
+                              self.dilation)
 
     def _output_padding(self, input: Tensor, output_size) -> tuple:
         """output_padding, or the one that makes the output `output_size` (PyTorch's rule)."""
@@ -179,20 +175,13 @@ class ConvTranspose1d(_ConvTransposeNd):
     """1-d transposed convolution (conv1d's gradient with respect to its input)."""
 
     _dims = 1
-
-    def forward(self, input: Tensor, output_size=None) -> Tensor:
-        return W.conv_transpose1d(input, self.weight, self.bias, self.stride, self.padding,
-                                  self._output_padding(input, output_size), self.groups,
-                                  self.dilation)
+    _function = staticmethod(W.conv_transpose1d)
 
 
 class ConvTranspose2d(_ConvTransposeNd):
     """2-d transposed convolution (conv2d's gradient with respect to its input)."""
 
-    def forward(self, input: Tensor, output_size=None) -> Tensor:
-        return W.conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding,
-                                  self._output_padding(input, output_size), self.groups,
-                                  self.dilation)
+    _function = staticmethod(W.conv_transpose2d)
 
 
 class Unfold(Module):

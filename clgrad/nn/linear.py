@@ -12,6 +12,26 @@ from .module import Module
 from .parameter import Parameter
 
 
+def weight_and_bias(module: Module, shape: tuple, bias: int | None, device, dtype) -> None:
+    """Register an uninitialised `weight` of `shape` and a `bias` of `bias` elements (None:
+    bias is None), as Linear, Bilinear and the convolutions do."""
+    module.weight = Parameter(empty(shape, device=device, dtype=dtype))
+    if bias is not None:
+        module.bias = Parameter(empty(bias, device=device, dtype=dtype))
+    else:
+        module.register_parameter("bias", None)
+
+
+def uniform_fan_in(module: Module, fan_in: int) -> None:
+    """Fill weight and bias from U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (0 for no inputs)."""
+    bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+    with no_grad():
+        if module.weight.numel():
+            module.weight.uniform_(-bound, bound)
+        if module.bias is not None and module.bias.numel():
+            module.bias.uniform_(-bound, bound)
+
+
 class Identity(Module):
     """Returns its input; accepts and ignores any constructor arguments (as PyTorch)."""
 
@@ -30,22 +50,14 @@ class Linear(Module):
         super().__init__()
         self.in_features = in_features
         self.out_features = out_features
-        self.weight = Parameter(empty((out_features, in_features), device=device, dtype=dtype))
-        if bias:
-            self.bias = Parameter(empty(out_features, device=device, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
+        weight_and_bias(self, (out_features, in_features), out_features if bias else None,
+                        device, dtype)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
         """PyTorch's init: kaiming_uniform_(a=sqrt(5)) for weight, which is
         U(-1/sqrt(fan_in), 1/sqrt(fan_in)), and the same bound for bias."""
-        bound = 1 / math.sqrt(self.in_features) if self.in_features > 0 else 0.0
-        with no_grad():
-            if self.weight.numel():
-                self.weight.uniform_(-bound, bound)
-            if self.bias is not None and self.bias.numel():
-                self.bias.uniform_(-bound, bound)
+        uniform_fan_in(self, self.in_features)
 
     def forward(self, input: Tensor) -> Tensor:
         return F.linear(input, self.weight, self.bias)
@@ -64,23 +76,14 @@ class Bilinear(Module):
         self.in1_features = in1_features
         self.in2_features = in2_features
         self.out_features = out_features
-        self.weight = Parameter(empty((out_features, in1_features, in2_features),
-                                      device=device, dtype=dtype))
-        if bias:
-            self.bias = Parameter(empty(out_features, device=device, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
+        weight_and_bias(self, (out_features, in1_features, in2_features),
+                        out_features if bias else None, device, dtype)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
         """PyTorch's init: U(-1/sqrt(in1_features), 1/sqrt(in1_features)) for weight and
         bias."""
-        bound = 1 / math.sqrt(self.in1_features) if self.in1_features > 0 else 0.0
-        with no_grad():
-            if self.weight.numel():
-                self.weight.uniform_(-bound, bound)
-            if self.bias is not None and self.bias.numel():
-                self.bias.uniform_(-bound, bound)
+        uniform_fan_in(self, self.in1_features)
 
     def forward(self, input1: Tensor, input2: Tensor) -> Tensor:
         return F.bilinear(input1, input2, self.weight, self.bias)

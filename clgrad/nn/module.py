@@ -6,9 +6,8 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from ..autograd import no_grad
-from ..runtime.device import Device
 from ..tensor import Tensor
-from ..tensor.dtype import dtype as _dtype
+from ..tensor.tensor import parse_to
 from .parameter import Parameter
 
 
@@ -312,7 +311,7 @@ class Module:
     def to(self, *args, **kwargs) -> Module:
         """to(device), to(dtype), to(device, dtype), to(tensor): floating-point parameters and
         buffers take the dtype; everything moves to the device."""
-        device, dtype_ = _parse_module_to(args, kwargs)
+        device, dtype_, _ = parse_to(args, kwargs)
         if dtype_ is not None and not dtype_.is_floating_point:
             raise TypeError("nn.Module.to only accepts floating point or complex dtypes, but "
                             f"got desired dtype={dtype_}")
@@ -456,25 +455,3 @@ class Module:
             else:
                 body = "\n  " + "\n  ".join(lines) + "\n"
         return f"{self._get_name()}({body})"
-
-
-def _parse_module_to(args, kwargs):
-    device = kwargs.pop("device", None)
-    dtype_ = kwargs.pop("dtype", None)
-    kwargs.pop("non_blocking", None)
-    kwargs.pop("memory_format", None)
-    if kwargs:
-        raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
-    for a in args:
-        if isinstance(a, _dtype):
-            dtype_ = a
-        elif isinstance(a, Tensor):
-            device, dtype_ = a.device, a.dtype
-        elif isinstance(a, (str, Device)):
-            device = a
-        elif isinstance(a, bool):
-            continue            # non_blocking
-        else:
-            raise TypeError(f"to() received an invalid argument {a!r} of type "
-                            f"{type(a).__name__}: expected a dtype, device or tensor")
-    return device, dtype_

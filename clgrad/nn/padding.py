@@ -13,9 +13,9 @@ import clgrad
 
 from ..tensor import Tensor
 from ..tensor.indexing import mark_valid
+from .windows import host_constant
 
 _MODES = ("constant", "reflect", "replicate", "circular")
-_INDEX: dict = {}          # (device, mode, size, before, after) -> index tensor
 
 
 def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) -> Tensor:
@@ -91,9 +91,7 @@ def _check_width(input: Tensor, d: int, before: int, after: int, mode: str, pad)
 
 def _index(device, mode: str, size: int, before: int, after: int) -> Tensor:
     """Which input position each output position of one padded dim reads."""
-    key = (device, mode, size, before, after)
-    found = _INDEX.get(key)
-    if found is None:
+    def make():
         at = np.arange(-before, size + after)
         if mode == "reflect":
             at = np.abs(at)
@@ -103,8 +101,7 @@ def _index(device, mode: str, size: int, before: int, after: int) -> Tensor:
         else:                   # PyTorch crops first, then wraps within what is left
             low = max(-before, 0)
             at = low + (at - low) % (size - low - max(-after, 0))
-        if len(_INDEX) > 256:
-            _INDEX.clear()
-        found = _INDEX[key] = clgrad.tensor(at.astype(np.int64), device=device)
-        mark_valid(found, size)     # built here, never written: index_select need not check
-    return found
+        index = clgrad.tensor(at.astype(np.int64), device=device)
+        mark_valid(index, size)     # built here, never written: index_select need not check
+        return index
+    return host_constant(("pad", device, mode, size, before, after), make)

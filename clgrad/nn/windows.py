@@ -20,8 +20,18 @@ from ..tensor.dtype import torch_name
 from ..tensor.window import grid
 
 # Host-built constants, per (device, dtype, geometry): avg-pool divisors, adaptive-pool
-# averaging matrices.
+# averaging matrices, F.pad's gather indices.
 _CONSTANTS: dict = {}
+
+
+def host_constant(key, make):
+    """make()'s result, built once per `key` (the cache is emptied past 256 entries)."""
+    found = _CONSTANTS.get(key)
+    if found is None:
+        if len(_CONSTANTS) > 256:
+            _CONSTANTS.clear()
+        found = _CONSTANTS[key] = make()
+    return found
 
 
 # -- argument checks ---------------------------------------------------------------------------
@@ -374,20 +384,14 @@ def _divisor(x: Tensor, geometry, include_pad: bool):
     """The avg-pool divisor of every window: a number when they all agree, else a cached
     (OH*OW) tensor."""
     kernel, stride, padding, _, blocks = geometry
-    key = (x.device, x.dtype, tuple(x.shape[2:]), geometry, include_pad)
-    found = _CONSTANTS.get(key)
-    if found is not None:
-        return found
-    counts = np.outer(*[_counts(*a, include_pad) for a in
-                        zip(x.shape[2:], kernel, stride, padding, blocks)]).reshape(-1)
-    if (counts == counts[0]).all():
-        found = int(counts[0])
-    else:
-        found = clgrad.tensor(counts, dtype=x.dtype, device=x.device)
-    if len(_CONSTANTS) > 256:
-        _CONSTANTS.clear()
-    _CONSTANTS[key] = found
-    return found
+
+    def make():
+        counts = np.outer(*[_counts(*a, include_pad) for a in
+                            zip(x.shape[2:], kernel, stride, padding, blocks)]).reshape(-1)
+        if (counts == counts[0]).all():
+            return int(counts[0])
+        return clgrad.tensor(counts, dtype=x.dtype, device=x.device)
+    return host_constant((x.device, x.dtype, tuple(x.shape[2:]), geometry, include_pad), make)
 
 
 def _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
@@ -425,17 +429,13 @@ def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
 
 def _averaging(size: int, out: int, device, dtype) -> Tensor:
     """The (out, size) matrix whose row i averages PyTorch's adaptive window i."""
-    key = ("adaptive", device, dtype, size, out)
-    found = _CONSTANTS.get(key)
-    if found is None:
-        if len(_CONSTANTS) > 256:
-            _CONSTANTS.clear()
+    def make():
         matrix = np.zeros((out, size))
         for i in range(out):
             start, end = i * size // out, -(-(i + 1) * size // out)
             matrix[i, start:end] = 1.0 / (end - start)
-        found = _CONSTANTS[key] = clgrad.tensor(matrix, dtype=dtype, device=device)
-    return found
+        return clgrad.tensor(matrix, dtype=dtype, device=device)
+    return host_constant(("adaptive", device, dtype, size, out), make)
 
 
 def _adaptive_size(output_size, size: tuple, op: str) -> tuple:

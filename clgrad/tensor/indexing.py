@@ -314,11 +314,25 @@ def in_bounds(index: Tensor, bound: int) -> bool:
     return True
 
 
-def _in_bounds(entries) -> bool:
-    device = entries[0].index.device
+def device_flag(device) -> Tensor:
+    """The device's one-int check flag (kernels OR 1 into it when a check fails)."""
     flag = _flags.get(device)
     if flag is None:
         flag = _flags[device] = Tensor._from_host(np.zeros(1, np.int32), device)
+    return flag
+
+
+def flag_raised(flag: Tensor) -> bool:
+    """Whether a check kernel set `flag` (waits for the device), leaving it clear."""
+    if flag.item():
+        flag.fill_(0)
+        return True
+    return False
+
+
+def _in_bounds(entries) -> bool:
+    device = entries[0].index.device
+    flag = device_flag(device)
     for e in entries:
         ix = e.index
         cshape, (ist,) = collapse(ix._shape, [ix._stride])
@@ -329,10 +343,7 @@ def _in_bounds(entries) -> bool:
             args += [size, st]
         program.launch(device, kernel, ix._numel, *args, -e.bound if e.wrap else 0, e.bound,
                        flag._storage.buffer, ix._numel)
-    if flag.item():
-        flag.fill_(0)
-        return False
-    return True
+    return not flag_raised(flag)
 
 
 def _raise_out_of_bounds(entries):

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..runtime import program
 from .dtype import float16, float32
-from .indexing import _flags
+from .indexing import device_flag, flag_raised
 from .scan import _IDX_NP, _fp_flags, index_type
 from .tensor import Tensor
 
@@ -19,9 +19,7 @@ def cross_entropy_rows(x: Tensor, target: Tensor, weight, ignore_index: int) -> 
     device = x.device
     loss, rw = (Tensor._empty((n,), x.dtype, device) for _ in range(2))
     lse = Tensor._empty((n,), float32 if x.dtype is float16 else x.dtype, device)
-    flag = _flags.get(device)
-    if flag is None:
-        flag = _flags[device] = Tensor._from_host(np.zeros(1, np.int32), device)
+    flag = device_flag(device)
     args = [x._storage.buffer, x._offset, *x._stride, target._storage.buffer, target._offset,
             target._stride[0]]
     if weight is not None:
@@ -29,8 +27,7 @@ def cross_entropy_rows(x: Tensor, target: Tensor, weight, ignore_index: int) -> 
     args += [ignore_index, loss._storage.buffer, rw._storage.buffer, lse._storage.buffer,
              flag._storage.buffer, c, n]
     _launch("forward", x, weight is not None, n, args, (x, target))
-    if flag.item():
-        flag.fill_(0)
+    if flag_raised(flag):
         bad = target._host_array().reshape(-1)
         bad = bad[(bad != ignore_index) & ((bad < 0) | (bad >= c))]
         raise IndexError(f"Target {int(bad[0])} is out of bounds.")

@@ -442,7 +442,7 @@ class Tensor:
 
     def to(self, *args, **kwargs) -> Tensor:
         """to(device), to(dtype), to(device, dtype), to(tensor); copy=True forces a copy."""
-        device, dtype_, copy = _parse_to(self, args, kwargs)
+        device, dtype_, copy = parse_to(args, kwargs)
         dtype_ = dtype_ or self.dtype
         device = self._storage.device if device is None else resolve_device(device)
         if device is self._storage.device:
@@ -595,7 +595,8 @@ def _shape_arg(args) -> tuple:
     return tuple(args)
 
 
-def _parse_to(tensor, args, kwargs):
+def parse_to(args, kwargs):
+    """(device, dtype, copy) from to()'s arguments, for Tensor.to and Module.to."""
     device = kwargs.pop("device", None)
     dtype_ = kwargs.pop("dtype", None)
     copy = kwargs.pop("copy", False)

@@ -8,16 +8,14 @@ past the padded end) needs nothing special: any position outside the input reads
 """
 from __future__ import annotations
 
-import numpy as np
-
 from ..runtime import program
 from .dtype import int64
+from .elementwise import _SCALAR_NP
 from .indexing import mark_valid
 from .linalg import baddbmm, bmm
 from .scan import _IDX_NP, _fp_flags, index_type
 from .tensor import Tensor
 
-_SCALAR_NP = {"float": np.float32, "double": np.float64}
 _MIN_ROWS = 256       # im2col column rows below which CPUs take one work-item per element
 
 
@@ -128,7 +126,7 @@ def _launch(kind: str, src: Tensor, out: Tensor, args: list, items: int,
 def _compile(device, key):
     _, kind, dtype, idx, rows = key
     i = _IDX_NP[idx]
-    fill = _SCALAR_NP.get(dtype.opmath, dtype.np)
+    fill = _SCALAR_NP[dtype.opmath]
     if kind == "im2col":
         scalars = [None, i, i, i, i, i, None, i, i, fill] + [i] * 14
     elif kind == "maxpool":

@@ -25,14 +25,16 @@
 ##   idx       index type: "int" when every offset fits in 31 bits, else "long"
 ##   fp64, fp16  enable the double / half extensions
 <%include file="extensions.cl" args="fp64=fp64, fp16=fp16"/>
+## The arguments every kind ends with: channels, input and window-grid sizes, kernel, stride,
+## padding, dilation (height then width) and the number of work-items.
+<%def name="geometry()">${idx} C, ${idx} H, ${idx} W, ${idx} OH, ${idx} OW, ${idx} KH, \
+${idx} KW, ${idx} SH, ${idx} SW, ${idx} PH, ${idx} PW, ${idx} DH, ${idx} DW, ${idx} total</%def>
 
 % if kind == "im2col":
 __kernel void ${name}(__global const ${ctype} *x, ${idx} x_off,
                       ${idx} sn, ${idx} sc, ${idx} sh, ${idx} sw,
                       __global ${ctype} *cols, ${idx} cn, ${idx} ck, ${acc} fill,
-                      ${idx} C, ${idx} H, ${idx} W, ${idx} OH, ${idx} OW,
-                      ${idx} KH, ${idx} KW, ${idx} SH, ${idx} SW,
-                      ${idx} PH, ${idx} PW, ${idx} DH, ${idx} DW, ${idx} total)
+                      ${geometry()})
 {
     const ${idx} i = (${idx})get_global_id(0);
     if (i >= total) return;
@@ -68,9 +70,7 @@ __kernel void ${name}(__global const ${ctype} *x, ${idx} x_off,
 __kernel void ${name}(__global const ${ctype} *x, ${idx} x_off,
                       ${idx} sn, ${idx} sc, ${idx} sh, ${idx} sw,
                       __global ${ctype} *out, __global long *where, ${acc} fill,
-                      ${idx} C, ${idx} H, ${idx} W, ${idx} OH, ${idx} OW,
-                      ${idx} KH, ${idx} KW, ${idx} SH, ${idx} SW,
-                      ${idx} PH, ${idx} PW, ${idx} DH, ${idx} DW, ${idx} total)
+                      ${geometry()})
 {
     const ${idx} i = (${idx})get_global_id(0);
     if (i >= total) return;
@@ -107,9 +107,7 @@ __kernel void ${name}(__global const ${ctype} *x, ${idx} x_off,
 __kernel void ${name}(__global const ${ctype} *cols, ${idx} c_off,
                       ${idx} s0, ${idx} s1, ${idx} s2,
                       __global ${ctype} *x,
-                      ${idx} C, ${idx} H, ${idx} W, ${idx} OH, ${idx} OW,
-                      ${idx} KH, ${idx} KW, ${idx} SH, ${idx} SW,
-                      ${idx} PH, ${idx} PW, ${idx} DH, ${idx} DW, ${idx} total)
+                      ${geometry()})
 {
     const ${idx} i = (${idx})get_global_id(0);
     if (i >= total) return;
