@@ -55,3 +55,13 @@ def rng():
 @pytest.fixture(scope="session")
 def device():
     return clgrad.runtime.default_device()
+
+
+def assert_same_error(case, ours, theirs):
+    """case(ours) raises the exception type and message that case(theirs) raises (the
+    modules are passed in, e.g. clgrad.nn.functional and torch.nn.functional)."""
+    with pytest.raises(Exception) as want:
+        case(*theirs)
+    with pytest.raises(type(want.value)) as got:
+        case(*ours)
+    assert str(got.value) == str(want.value)

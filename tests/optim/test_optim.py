@@ -12,9 +12,21 @@ from clgrad.tensor import elementwise
 SHAPES = [(3, 4), (4,), (4, 2)]
 
 
-def _weights():
-    rng = np.random.default_rng(0)
+def _weights(seed=0):
+    rng = np.random.default_rng(seed)
     return [rng.standard_normal(s) for s in SHAPES]
+
+
+def _params(lib, non_contiguous=False, seed=0):
+    """The weights as leaf tensors of `lib` (non-contiguous: matrices stored transposed)."""
+    ws = []
+    for w in _weights(seed):
+        if non_contiguous and w.ndim == 2:
+            t = lib.tensor(np.ascontiguousarray(w.T), dtype=lib.float64).t()
+        else:
+            t = lib.tensor(w, dtype=lib.float64)
+        ws.append(t.requires_grad_())
+    return ws
 
 
 def _loss(lib, ws, x):
@@ -27,13 +39,7 @@ def _loss(lib, ws, x):
 def _run(lib, make_opt, steps=50, groups=None, non_contiguous=False):
     x_np = np.linspace(-1, 1, 15).reshape(5, 3)
     x = lib.tensor(x_np, dtype=lib.float64)
-    ws = []
-    for w in _weights():
-        if non_contiguous and w.ndim == 2:
-            t = lib.tensor(np.ascontiguousarray(w.T), dtype=lib.float64).t()
-        else:
-            t = lib.tensor(w, dtype=lib.float64)
-        ws.append(t.requires_grad_())
+    ws = _params(lib, non_contiguous)
     params = ws if groups is None else [dict(g, params=[ws[i] for i in idx])
                                         for idx, g in groups]
     opt = make_opt(lib, params)

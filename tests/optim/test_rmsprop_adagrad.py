@@ -2,30 +2,19 @@
 import numpy as np
 import pytest
 import torch
-from test_optim import (  # the loss and checks both files share
-    SHAPES,
+from test_optim import (  # the weights, loss and checks both files share
     _close,
     _loss,
+    _weights,
     launches_after_first_step,
 )
+from test_optim import _params as shared_params
 
 import clgrad
 
 
-def _weights():
-    rng = np.random.default_rng(1)
-    return [rng.standard_normal(s) for s in SHAPES]
-
-
 def _params(lib, non_contiguous=False):
-    ws = []
-    for w in _weights():
-        if non_contiguous and w.ndim == 2:
-            t = lib.tensor(np.ascontiguousarray(w.T), dtype=lib.float64).t()
-        else:
-            t = lib.tensor(w, dtype=lib.float64)
-        ws.append(t.requires_grad_())
-    return ws
+    return shared_params(lib, non_contiguous, seed=1)
 
 
 def _train(lib, opt, ws, steps):
@@ -94,7 +83,7 @@ def test_param_groups(name, default, group):
 
 def test_float32_matches_torch():
     def run(lib, name, kwargs):
-        w = lib.tensor(_weights()[0], dtype=lib.float32, requires_grad=True)
+        w = lib.tensor(_weights(seed=1)[0], dtype=lib.float32, requires_grad=True)
         opt = getattr(lib.optim, name)([w], **kwargs)
         for _ in range(20):
             opt.zero_grad()
