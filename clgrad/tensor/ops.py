@@ -36,7 +36,8 @@ _TABLE = [
     Op("remainder", 2, "same", "remainder_float(a0, a1)", "remainder_int(a0, a1)",
        helpers=("remainder_float", "remainder_int")),
     Op("fmod", 2, "same", "fmod(a0, a1)", "(a1 == 0 || IS_MINUS_ONE(a1)) ? 0 : a0 % a1"),
-    Op("pow", 2, "same", "pow(a0, a1)", "pow_int(a0, a1)", helpers=("pow_int",)),
+    Op("pow", 2, "same", "pow_float(a0, a1)", "pow_int(a0, a1)",
+       helpers=("pow_float", "pow_int")),
     Op("atan2", 2, "float", "atan2(a0, a1)"),
     Op("maximum", 2, "same", _MAX, "a0 > a1 ? a0 : a1", "a0 | a1"),
     Op("minimum", 2, "same", _MIN, "a0 < a1 ? a0 : a1", "a0 & a1"),
@@ -82,7 +83,8 @@ OPS = {op.name: op for op in _TABLE}
 # Derivative formulas that autograd runs as one launch when a backward is not itself being
 # recorded (not public: autograd/ops.py uses the composite form under create_graph).
 GRADS = {op.name: op for op in (
-    Op("pow_grad", 3, "float", "a2 == 0 ? 0 : a0 * a2 * pow(a1, a2 - 1)"),
+    Op("pow_grad", 3, "float", "a2 == 0 ? 0 : a0 * a2 * pow_float(a1, a2 - 1)",
+       helpers=("pow_float",)),
     Op("relu_grad", 2, "same", "a1 > 0 ? a0 : 0"),
     Op("tanh_grad", 2, "float", "a0 * (1 - a1 * a1)"),
     Op("sigmoid_grad", 2, "float", "a0 * a1 * (1 - a1)"),

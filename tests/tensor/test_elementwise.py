@@ -596,6 +596,31 @@ def test_pow_float_special(dtype):
     check_op(lambda lib, a, b: a ** -1.5, a, b)    # torch computes ** +-0.5 as (r)sqrt
 
 
+
+@pytest.mark.parametrize("dtype", [F32, F64], ids=lambda d: d.name)
+@pytest.mark.parametrize("exponent", [2, 3, -2, 0.5, -0.5, -1, 1, 0, 2.5])
+def test_pow_scalar_fast_paths_match_torch_exactly(dtype, exponent):
+    """PyTorch computes x ** 2, 3, -2 as products (the same bits) and x ** +-0.5, -1 as
+    (r)sqrt and reciprocals (-inf ** 0.5 is nan); a tensor exponent goes through pow()."""
+    if torch is None or not supported(dtype):
+        pytest.skip("needs PyTorch and the dtype")
+    rng = np.random.default_rng(7)
+    a = np.concatenate([[0.0, -0.0, INF, -INF, NAN, 1, -1, 1e-30, 3e38 if dtype is F32 else 1e300],
+                        rng.standard_normal(23) * 10]).astype(dtype.np)
+    got, want = clgrad.from_numpy(a).pow(exponent), (torch.from_numpy(a) ** exponent).numpy()
+    if exponent in (2, 3, -2, 1, 0):
+        np.testing.assert_array_equal(got.numpy(), want)
+    else:                   # OpenCL's sqrt and division may be off by an ulp or two
+        assert_close(got, want)
+    b = np.full_like(a, exponent)
+    want = torch.from_numpy(a).pow(torch.from_numpy(b))
+    assert_close(clgrad.from_numpy(a).pow(clgrad.from_numpy(b)), want.numpy())
+    x = clgrad.tensor(a[9:], requires_grad=True)
+    tx = torch.tensor(a[9:], requires_grad=True)
+    (x ** exponent).sum().backward()
+    (tx ** exponent).sum().backward()
+    assert_close(x.grad, tx.grad.numpy())
+
 HALVES = [0.5, 1.5, 2.5, 3.5, -0.5, -1.5, -2.5, 0.49999997, 2.675, 1.005, 15.0, 25.0, -35.0,
           1234.5678, 0.0, -0.25, 0.125]
 

@@ -66,6 +66,24 @@ inline ${ct} remainder_float(${ct} a, ${ct} b)
     return mod;
 }
 % endif
+% if "pow_float" in helpers:
+/* a ** b for floats. With a scalar exponent (the op's last operand) PyTorch computes the
+   common powers as products, square roots and reciprocals: so does this, which is also much
+   faster than pow() on some drivers (pocl 3.1: ~90 ns per element). */
+inline ${ct} pow_float(${ct} a, ${ct} b)
+{
+%   if operands[-1][0] == "scalar":
+    if (b == 2) return a * a;
+    if (b == 1) return a;
+    if (b == (${ct})0.5) return sqrt(a);
+    if (b == -1) return 1 / a;
+    if (b == 3) return a * a * a;
+    if (b == -2) return 1 / (a * a);
+    if (b == (${ct})-0.5) return 1 / sqrt(a);
+%   endif
+    return pow(a, b);
+}
+% endif
 % if "pow_int" in helpers:
 inline ${ct} pow_int(${ct} a, ${ct} b)
 {
