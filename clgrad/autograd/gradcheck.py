@@ -89,7 +89,7 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps: float = 1e-6, atol: f
     outputs = _outputs(func, inputs)
     if grad_outputs is None:
         from ..tensor.random import randn
-        grad_outputs = tuple(randn(*o.shape, dtype=o.dtype, device=o.device).requires_grad_()
+        grad_outputs = tuple(randn(o.shape, dtype=o.dtype, device=o.device).requires_grad_()
                              for o in outputs)
     grad_outputs = (grad_outputs,) if isinstance(grad_outputs, Tensor) else tuple(grad_outputs)
     n = len(inputs)

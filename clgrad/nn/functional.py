@@ -185,10 +185,10 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True,
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """input @ weight.T + bias (one addmm launch with the bias, as PyTorch, for any
     leading dims)."""
-    if input.dim() == 2 and bias is not None and weight.dim() == 2:
+    if input.dim() == 2 and bias is not None:     # a 1-D weight is refused there, as in PyTorch
         return clgrad.addmm(bias, input, weight.t())
-    if (input.dim() > 2 and bias is not None and bias.dim() <= 1 and weight.dim() == 2
-            and input.is_contiguous()):
+    if input.dim() not in (0, 2) and bias is not None and bias.dim() <= 1 and \
+            input.is_contiguous():
         flat = clgrad.addmm(bias, input.view(math.prod(input.shape[:-1]), input.shape[-1]),
                             weight.t())
         return flat.view(*input.shape[:-1], flat.shape[-1])

@@ -12,7 +12,7 @@ from ..runtime.device import device as resolve_device
 from . import dtype as dt
 from .elementwise import Op, run
 from .ops import copy
-from .shape import parse_size
+from .shape import check_options, factory_size, parse_size
 from .storage import Storage
 from .tensor import Tensor
 
@@ -33,15 +33,17 @@ def _finish(t: Tensor, requires_grad: bool) -> Tensor:
     return t
 
 
-def empty(*size, dtype=None, device=None, requires_grad=False, **_ignored):
+def empty(*size, dtype=None, device=None, requires_grad=False, **options):
     """An uninitialised tensor."""
     dt.check_argument(dtype, "empty")
-    t = Tensor._empty(parse_size(size), dtype or dt.get_default_dtype(), _device(device))
+    t = Tensor._empty(factory_size("empty", size, options), dtype or dt.get_default_dtype(),
+                      _device(device))
     return _finish(t, requires_grad)
 
 
-def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, **_ignored):
+def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, **options):
     """A tensor filled with `fill_value` (dtype inferred from it when not given)."""
+    check_options("full", options)
     dt.check_argument(dtype, "full")
     if dtype is None:
         dtype = dt.scalar_dtype(fill_value)
@@ -64,13 +66,13 @@ def fill_(t: Tensor, value) -> Tensor:
     return t
 
 
-def zeros(*size, dtype=None, device=None, requires_grad=False, **_ignored):
-    return full(parse_size(size), 0, dtype=dtype or dt.get_default_dtype(), device=device,
+def zeros(*size, dtype=None, device=None, requires_grad=False, **options):
+    return full(factory_size("zeros", size, options), 0, dtype=dtype or dt.get_default_dtype(), device=device,
                 requires_grad=requires_grad)
 
 
-def ones(*size, dtype=None, device=None, requires_grad=False, **_ignored):
-    return full(parse_size(size), 1, dtype=dtype or dt.get_default_dtype(), device=device,
+def ones(*size, dtype=None, device=None, requires_grad=False, **options):
+    return full(factory_size("ones", size, options), 1, dtype=dtype or dt.get_default_dtype(), device=device,
                 requires_grad=requires_grad)
 
 
@@ -82,8 +84,9 @@ def _range_dtype(d: dt.dtype, device):
 
 
 def arange(start=0, end=None, step=1, *, dtype=None, device=None, requires_grad=False,
-           **_ignored):
+           **options):
     """Values from start (inclusive) to end (exclusive) in steps of `step`."""
+    check_options("arange", options)
     dt.check_argument(dtype, "arange")
     if end is None:
         start, end = 0, start
@@ -117,8 +120,9 @@ def arange(start=0, end=None, step=1, *, dtype=None, device=None, requires_grad=
     return _finish(t, requires_grad)
 
 
-def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False, **_ignored):
+def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False, **options):
     """`steps` evenly spaced values from start to end inclusive."""
+    check_options("linspace", options)
     dt.check_argument(dtype, "linspace")
     start, end = (x.item() if isinstance(x, Tensor) else x for x in (start, end))
     if not isinstance(steps, numbers.Integral):
@@ -138,8 +142,9 @@ def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False,
     return _finish(t, requires_grad)
 
 
-def eye(n, m=None, *, dtype=None, device=None, requires_grad=False, **_ignored):
+def eye(n, m=None, *, dtype=None, device=None, requires_grad=False, **options):
     """A 2-D tensor with ones on the diagonal."""
+    check_options("eye", options)
     dt.check_argument(dtype, "eye")
     m = n if m is None else m
     for name, value in (("n", n), ("m", m)):
@@ -249,7 +254,8 @@ def as_tensor(data, dtype=None, device=None) -> Tensor:
 
 
 def _like(maker):
-    def like(input, *args, dtype=None, device=None, requires_grad=False, **_ignored):
+    def like(input, *args, dtype=None, device=None, requires_grad=False, **options):
+        check_options(like.__name__, options)
         return maker(input.shape, *args, dtype=dtype or input.dtype,
                      device=device or input.device, requires_grad=requires_grad)
     like.__name__ = maker.__name__ + "_like"
@@ -263,9 +269,9 @@ full_like = _like(full)
 
 
 def _new(maker):
-    def new(self, *args, dtype=None, device=None, requires_grad=False, **_ignored):
+    def new(self, *args, dtype=None, device=None, requires_grad=False, **options):
         return maker(*args, dtype=dtype or self.dtype, device=device or self.device,
-                     requires_grad=requires_grad)
+                     requires_grad=requires_grad, **options)
     new.__name__ = "new_" + maker.__name__
     return new
 

@@ -31,11 +31,11 @@ class Op:
     exprs:  {category: C expression over a0, a1, ...}; a missing category is unsupported.
     """
 
-    __slots__ = ("_types", "arity", "bool_error", "exprs", "helpers", "name", "result",
-                 "strict_scalars")
+    __slots__ = ("_types", "arity", "bool_as", "bool_error", "exprs", "helpers", "name",
+                 "result", "strict_scalars")
 
     def __init__(self, name, arity, result, float_expr=None, int_expr=None, bool_expr=None,
-                 helpers=(), bool_error=None, strict_scalars=False):
+                 helpers=(), bool_error=None, strict_scalars=False, bool_as=None):
         self.name = name
         self.arity = arity
         self.result = result
@@ -45,6 +45,7 @@ class Op:
         # PyTorch refuses an out-of-range scalar in clamp/where/fill; arithmetic wraps ints
         # and overflows floats to inf.
         self.strict_scalars = strict_scalars
+        self.bool_as = bool_as          # the dtype bool inputs compute in (square: int64)
         self._types = dt.register_cache({})  # operand signature -> (compute, result) dtypes
 
     def types(self, signature, operands):
@@ -58,6 +59,8 @@ class Op:
         compute = dt.result_type(dims, zero_dims, scalars)
         if self.result == "float" and compute.category != dt.FLOAT:
             compute = dt.get_default_dtype()
+        elif compute is dt.bool_ and self.bool_as is not None:
+            compute = self.bool_as
         if self.exprs[compute.category] is None:
             if compute is dt.bool_ and self.bool_error:
                 raise RuntimeError(self.bool_error)

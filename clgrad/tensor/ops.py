@@ -67,7 +67,7 @@ _TABLE = [
     Op("ceil", 1, "same", "ceil(a0)", "a0", "a0"),
     Op("round", 1, "same", "rint(a0)", "a0", "a0"),
     Op("trunc", 1, "same", "trunc(a0)", "a0", "a0"),
-    Op("square", 1, "same", "a0 * a0", "a0 * a0", "a0"),
+    Op("square", 1, "same", "a0 * a0", "a0 * a0", bool_as=dt.int64),   # pow(x, 2): bool -> int64
     Op("logical_not", 1, "bool", "!a0", "!a0", "!a0"),
     Op("bitwise_not", 1, "same", None, "~a0", "!a0"),
     Op("reciprocal", 1, "float", "1 / a0"),

@@ -14,7 +14,7 @@ from ..runtime import program
 from ..runtime.device import default_device
 from ..runtime.device import device as resolve_device
 from . import dtype as dt
-from .shape import parse_size
+from .shape import check_options, factory_size, parse_size
 from .tensor import Tensor
 
 DEFAULT_SEED = 67280421310721
@@ -145,12 +145,13 @@ def random_int_(self: Tensor, low: int, high: int, generator=None) -> Tensor:
 
 def _factory(fill, dist_name):
     def factory(*size, generator=None, dtype=None, device=None, requires_grad=False,
-                **_ignored):
+                **options):
         dt.check_argument(dtype, dist_name)
         dtype = dtype or dt.get_default_dtype()
         _require_float(dist_name, dtype)
         dev = default_device() if device is None else resolve_device(device)
-        t = fill(Tensor._empty(parse_size(size), dtype, dev), generator=generator)
+        shape = factory_size(dist_name, size, options)
+        t = fill(Tensor._empty(shape, dtype, dev), generator=generator)
         return t.requires_grad_(True) if requires_grad else t
     factory.__name__ = dist_name
     return factory
@@ -161,8 +162,9 @@ randn = _factory(normal_, "randn")
 
 
 def randint(*args, size=None, generator=None, dtype=None, device=None, requires_grad=False,
-            **_ignored):
+            **options):
     """randint(high, size) or randint(low, high, size): integers from [low, high)."""
+    check_options("randint", options)
     if size is None and args and isinstance(args[-1], (tuple, list)):
         args, size = args[:-1], args[-1]
     if size is None or len(args) not in (1, 2):
@@ -174,17 +176,20 @@ def randint(*args, size=None, generator=None, dtype=None, device=None, requires_
     return random_int_(t, low, high, generator)
 
 
-def rand_like(input, *, dtype=None, device=None, requires_grad=False, **_ignored):
+def rand_like(input, *, dtype=None, device=None, requires_grad=False, **options):
+    check_options("rand_like", options)
     return rand(input.shape, dtype=dtype or input.dtype, device=device or input.device,
                 requires_grad=requires_grad)
 
 
-def randn_like(input, *, dtype=None, device=None, requires_grad=False, **_ignored):
+def randn_like(input, *, dtype=None, device=None, requires_grad=False, **options):
+    check_options("randn_like", options)
     return randn(input.shape, dtype=dtype or input.dtype, device=device or input.device,
                  requires_grad=requires_grad)
 
 
-def randint_like(input, low=0, high=None, *, dtype=None, device=None, **_ignored):
+def randint_like(input, low=0, high=None, *, dtype=None, device=None, **options):
+    check_options("randint_like", options)
     if high is None:
         low, high = 0, low
     return randint(low, high, input.shape, dtype=dtype or input.dtype,

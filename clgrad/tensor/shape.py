@@ -24,6 +24,33 @@ class Size(tuple):
         return Size(tuple.__add__(self, tuple(other)))
 
 
+# Keywords of PyTorch's factories with nothing to choose here (one layout, no pinned memory):
+# accepted and ignored. Any other unexpected keyword is a TypeError, as in PyTorch.
+IGNORED_OPTIONS = frozenset({"layout", "pin_memory", "memory_format"})
+
+
+def check_options(name: str, options: dict) -> None:
+    """Refuse keyword arguments factory `name` does not take (PyTorch's TypeError)."""
+    for key in options:
+        if key not in IGNORED_OPTIONS:
+            raise TypeError(f"{name}() got an unexpected keyword argument '{key}'")
+
+
+def factory_size(name: str, size: tuple, options: dict) -> tuple:
+    """The shape of `name`(2, 3), `name`((2, 3)) or `name`(size=(2, 3)); the remaining
+    keywords in `options` are checked by check_options."""
+    if "size" in options:
+        options = dict(options)
+        given = options.pop("size")
+        if size:
+            raise TypeError(f"{name}() got multiple values for argument 'size'")
+        size = (given,)
+    elif not size:
+        raise TypeError(f'{name}() missing 1 required positional arguments: "size"')
+    check_options(name, options)
+    return parse_size(size)
+
+
 def parse_size(args, name: str = "size") -> tuple:
     """Sizes given as ints or as one sequence, checked like PyTorch (no negative dims)."""
     if len(args) == 1 and not isinstance(args[0], Integral):

@@ -7,6 +7,7 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import assert_same_error
 
 import clgrad
 import clgrad.nn.functional as F
@@ -173,6 +174,18 @@ def test_linear(shape, bias, rng):
     else:
         check(lambda f, x, w: f.linear(x, w), rng.standard_normal(shape), w)
 
+
+
+@pytest.mark.parametrize("x, w, b", [((2, 3), (3,), (2,)), ((4, 2, 3), (3,), (1,)),
+                                     ((3,), (3,), (1,))])
+def test_linear_refuses_a_1d_weight_with_a_bias_like_torch(x, w, b):
+    """With a bias, PyTorch's linear is addmm, which needs a matrix weight (without one, a
+    1-D weight is a matrix-vector product)."""
+    def case(lib):
+        return F.linear if lib is clgrad else torch.nn.functional.linear
+    assert_same_error(lambda lib: case(lib)(lib.ones(x), lib.ones(w), lib.ones(b)),
+                      (clgrad,), (torch,))
+    assert tuple(F.linear(clgrad.ones(x), clgrad.ones(w)).shape) == x[:-1]
 
 def test_one_hot():
     t = np.array([[0, 3], [2, 1]])

@@ -1,5 +1,6 @@
 """Factories (tensor, as_tensor, from_numpy, empty/zeros/ones/full, arange, linspace, eye, *_like,
 new_*) and the Philox random stream, against NumPy, PyTorch and a pure-NumPy Philox4x32-10."""
+import re
 import warnings
 
 import numpy as np
@@ -782,3 +783,34 @@ def test_factory_out_defaults_and_requires_grad():
     leaf = clgrad.empty(3)
     clgrad.ones(3, out=leaf, requires_grad=True)
     assert leaf.is_leaf and leaf.requires_grad and leaf.grad_fn is None
+
+
+# -- factory arguments: size= and unexpected keywords, as PyTorch parses them ---------------
+@pytest.mark.parametrize("call, shape", [
+    ("zeros(size=(2, 3))", (2, 3)), ("ones(size=[2])", (2,)), ("empty(size=(0, 4))", (0, 4)),
+    ("rand(size=(2,))", (2,)), ("randn(size=(1, 2))", (1, 2)), ("zeros(())", ()),
+    ("ones([])", ()), ("zeros(2, layout=None, pin_memory=False)", (2,)),
+    ("ones(2).new_zeros(size=(3,))", (3,)), ("empty_like(ones(2), memory_format=None)", (2,)),
+])
+def test_factories_take_size_as_a_keyword(call, shape):
+    assert tuple(eval(call, vars(clgrad)).shape) == shape
+
+
+@pytest.mark.parametrize("call, message", [
+    ("zeros()", 'missing 1 required positional arguments: "size"'),
+    ("rand()", 'missing 1 required positional arguments: "size"'),
+    ("zeros(2, size=(3,))", "got multiple values for argument 'size'"),
+    ("zeros(size=None)", "must be a tuple of ints"),
+    ("ones(2, foo=1)", "got an unexpected keyword argument 'foo'"),
+    ("randn(2, sizes=3)", "got an unexpected keyword argument 'sizes'"),
+    ("zeros_like(ones(2), bar=1)", "got an unexpected keyword argument 'bar'"),
+    ("full((2,), 3.0, device=None, dtypes=None)", "got an unexpected keyword argument 'dtypes'"),
+    ("arange(3, foo=2)", "foo"), ("linspace(0, 1, 3, foo=2)", "foo"),
+    ("eye(2, foo=2)", "foo"), ("randint(3, (2,), x=1)", "'x'"),
+    ("rand_like(ones(2), x=1)", "'x'"), ("randint_like(ones(2), 3, x=1)", "'x'"),
+])
+def test_factories_refuse_unknown_keywords_like_torch(call, message):
+    """A misspelt keyword used to be ignored silently (zeros(size=(2, 3)) gave a 0-d
+    tensor); PyTorch raises TypeError, and so does clgrad."""
+    with pytest.raises(TypeError, match=re.escape(message)):
+        eval(call, vars(clgrad))

@@ -147,15 +147,12 @@ def _inputs(name, dtype, rng, shape):
     return [_data(shape, dtype, rng)] + rest
 
 
-_SQUARE_BOOL = pytest.mark.xfail(torch is not None, strict=True,
-                                 reason="square(bool) returns bool; PyTorch: int64")
 SWEEP = [pytest.param(name, dtype, id=f"{name}-{dtype.name}") for dtype in (F32, I32)
          for name in TABLE_OPS if _valid(name, dtype)]
 BOOL_OPS = ["add", "mul", "div", "maximum", "minimum", "clamp_min", "where", "eq", "lt",
             "logical_xor", "bitwise_and", "bitwise_xor", "bitwise_not", "logical_not", "sign",
             "square", "sigmoid"]
-SWEEP += [pytest.param(name, BOOL, id=f"{name}-bool",
-                       marks=[_SQUARE_BOOL] if name == "square" else []) for name in BOOL_OPS]
+SWEEP += [pytest.param(name, BOOL, id=f"{name}-bool") for name in BOOL_OPS]
 
 
 @pytest.mark.parametrize("name,dtype", SWEEP)
