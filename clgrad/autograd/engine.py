@@ -224,7 +224,7 @@ def _unshared_alias(g: Tensor):
     """The base of view `g` when `g` is all of it (same shape, strides and offset: a double
     transpose) and only the engine holds either, so the base may be taken as the gradient;
     else None. The base is referenced by g._base, `base` and getrefcount's argument; the
-    storage by both tensors, `st` and the argument."""
+    storage by both tensors (_storage and _vc each), `st` and the argument."""
     base, st = g._base, g._storage
     if (base._shape != g._shape or base._stride != g._stride or base._offset != g._offset
             or base._base is not None or base._requires_grad):
@@ -232,16 +232,16 @@ def _unshared_alias(g: Tensor):
     if (g._contig and g._offset == 0 and not st.shared
             and g._numel * g.dtype.itemsize == st.nbytes
             and sys.getrefcount(g) <= _ENGINE_REFS and sys.getrefcount(base) <= 3
-            and sys.getrefcount(st) <= 4):
+            and sys.getrefcount(st) <= 6):
         return base
     return None
 
 
 def _unshared(g: Tensor) -> bool:
     """Whether `g` owns all of its storage and only the engine refers to it (the caller's
-    list slot and argument, and this call's; the storage: g, `st` and getrefcount's):
-    PyTorch's test for stealing a gradient."""
+    list slot and argument, and this call's; the storage: g's _storage and _vc, `st` and
+    getrefcount's): PyTorch's test for stealing a gradient."""
     st = g._storage
     return (g._contig and g._offset == 0 and g._base is None and not st.shared
             and g._numel * g.dtype.itemsize == st.nbytes
-            and sys.getrefcount(g) <= _ENGINE_REFS and sys.getrefcount(st) <= 3)
+            and sys.getrefcount(g) <= _ENGINE_REFS and sys.getrefcount(st) <= 4)

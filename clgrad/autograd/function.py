@@ -48,7 +48,7 @@ class Node:
     # -- the ctx API ----------------------------------------------------------------------
     def save_for_backward(self, *tensors) -> None:
         self._saved = tensors
-        self._versions = tuple(t._storage.version if isinstance(t, Tensor) else None
+        self._versions = tuple(t._vc.version if isinstance(t, Tensor) else None
                                for t in tensors)
 
     @property
@@ -56,11 +56,11 @@ class Node:
         if self._freed:
             raise RuntimeError(FREED)
         for t, version in zip(self._saved, self._versions):
-            if isinstance(t, Tensor) and t._storage.version != version:
+            if isinstance(t, Tensor) and t._vc.version != version:
                 raise RuntimeError(
                     "one of the variables needed for gradient computation has been modified "
                     f"by an inplace operation: [clgrad.{t.dtype.name} {list(t._shape)}], "
-                    f"which is used by {self.name()}, is at version {t._storage.version}; "
+                    f"which is used by {self.name()}, is at version {t._vc.version}; "
                     f"expected version {version} instead. Hint: the backtrace further above "
                     "shows the operation that failed to compute its gradient.")
         if self._saved_outputs is None:
@@ -108,7 +108,7 @@ class AccumulateGrad(Node):
 
 def edge(t: Tensor) -> tuple:
     """(node, output number) through which a gradient reaches `t`."""
-    if t._base is not None and t._storage.version != t._view_version:
+    if t._base is not None and t._vc.version != t._view_version:
         refresh_view(t)
     if t.grad_fn is not None:
         return t.grad_fn, t._output_nr

@@ -92,7 +92,7 @@ def _unshared_arg(a, target: Tensor):
 
 def _snapshot(t: Tensor) -> Tensor:
     """A copy of t's current value that stands for t in the graph (same history)."""
-    if t._base is not None and t._storage.version != t._view_version:
+    if t._base is not None and t._vc.version != t._view_version:
         refresh_view(t)                   # a view whose base changed: read the current one
     _set(False)
     try:
@@ -107,18 +107,18 @@ def _snapshot(t: Tensor) -> Tensor:
 def _rebase(view: Tensor, base: Tensor) -> None:
     """After an in-place op on `view`, route gradients through `base` (PyTorch's rebase)."""
     positions = _positions(view, base)
-    view._view_version = view._storage.version     # its grad_fn is the op just recorded
+    view._view_version = view._vc.version     # its grad_fn is the op just recorded
     copy = CopySlices(base, view, positions)
     base.grad_fn, base._output_nr, base._requires_grad = copy, 0, True
     view.grad_fn, view._output_nr = AsStridedBackward0(base, view, positions, (copy, 0)), 0
-    view._view_version = view._storage.version
+    view._view_version = view._vc.version
 
 
 def refresh_view(view: Tensor) -> None:
     """The base of `view` was written in place after the view's grad_fn was set (through
     the base itself or another view): unless the view's own chain of view nodes already
     reads the base's current history, give it one that does (as PyTorch regenerates it)."""
-    view._view_version = view._storage.version
+    view._view_version = view._vc.version
     base = view._base
     if base.grad_fn is None:
         return

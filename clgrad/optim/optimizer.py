@@ -269,7 +269,7 @@ def fused_update(algo: str, flags: tuple, param: Tensor, grad: Tensor, buffers: 
         with no_grad():
             target.copy_(param)                 # bumps the version counter itself
     else:
-        param._storage.version += 1             # written in place
+        param._written()                        # written in place
 
 
 def _launch(algo: str, flags: tuple, operands: list, scalars: list) -> None:

@@ -28,6 +28,9 @@ def _device(device):
 
 
 def _finish(t: Tensor, requires_grad: bool) -> Tensor:
+    """A new tensor as returned: version 0 (its fill is not an in-place write, as in
+    PyTorch) and requiring grad if asked."""
+    t._storage.version = 0
     if requires_grad:
         t.requires_grad_(True)
     return t

@@ -125,7 +125,7 @@ def run(op: Op, operands, out=None, result_dtype=None, unsafe=False, compute=Non
     operands = _unalias(operands, out)
     if out._numel:
         _launch(op, operands, out, compute, out.dtype, device, same_shape)
-    out._storage.version += 1              # written: only once the launch went through
+    out._written()                         # only once the launch went through
     if out is not target:
         resize_out(target, shape, op.name, fresh=out)
     return target
@@ -161,7 +161,11 @@ def resize_out(out, shape, name: str = "", stacklevel: int = 4, fresh=None) -> N
         fresh = Tensor._empty(tuple(shape), out.dtype, out._storage.device)
     # the new storage continues the old one's version count: a graph that saved `out` sees
     # it changed
-    fresh._storage.version = out._storage.version + 1
+    if out._vc is out._storage:
+        fresh._storage.version = out._storage.version + 1
+        out._vc = fresh._storage
+    else:
+        out._vc.version += 1
     out._storage, out._shape, out._stride = fresh._storage, fresh._shape, fresh._stride
     out._offset, out._numel, out._contig = 0, fresh._numel, True
 

@@ -245,7 +245,7 @@ def _scatter(self: Tensor, dim, index, src, accumulate: bool, op: str) -> Tensor
     elif src is None:
         raise TypeError(f"{op}() needs `src` (a tensor) or `value` (a number)")
     check_bounds(entries)
-    self._storage.version += 1
+    self._written()
     launch(x, shape, dst, entries, "add" if accumulate else "write", src, vst)
     return self
 

@@ -229,7 +229,7 @@ def _put(t: Tensor, items, value, accumulate: bool, wrap: bool = True) -> Tensor
         value = _value_for(t, value)
         vst = _broadcast_value(value, shape)
     check_bounds(entries)
-    t._storage.version += 1
+    t._written()
     launch(view, shape, dst, entries, "add" if accumulate else "write", value, vst)
     return t
 
@@ -285,13 +285,15 @@ _VALID: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 def mark_valid(index: Tensor, bound: int) -> None:
     """Record that every element of `index`'s storage lies in [0, bound) (until written)."""
-    _VALID[index._storage] = (bound, index._storage.version)
+    st = index._storage
+    _VALID[st] = (bound, st.version + st.untracked)
 
 
 def _known_valid(e: Entry) -> bool:
     storage = e.index._storage
     known = _VALID.get(storage)
-    return (known is not None and known[0] <= e.bound and known[1] == storage.version
+    return (known is not None and known[0] <= e.bound
+            and known[1] == storage.version + storage.untracked
             and not storage.shared)             # NumPy may have written a shared one
 
 
@@ -498,7 +500,7 @@ def setitem(self: Tensor, index, value) -> None:
     elif target._numel:
         target.fill_(value)
     else:
-        self._storage.version += 1
+        self._written()
 
 
 def index_put_(self: Tensor, indices, values, accumulate: bool = False) -> Tensor:

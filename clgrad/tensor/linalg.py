@@ -161,7 +161,7 @@ def _output(out, shape, dtype, device):
     _same_device(out, Tensor._empty((0,), dtype, device))
     if tuple(out._shape) != tuple(shape):
         resize_out(out, shape, stacklevel=4)
-    out._storage.version += 1
+    out._written()
     return out
 
 
@@ -169,7 +169,7 @@ def _in_place(self, shape):
     if tuple(self._shape) != tuple(shape):
         raise RuntimeError(f"Bad in-place call: input tensor size {list(self._shape)} and "
                            f"output tensor size {list(shape)} should match")
-    self._storage.version += 1
+    self._written()
     return self
 
 

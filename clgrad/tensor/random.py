@@ -98,7 +98,7 @@ def _draw(t: Tensor, dist: str, a, b, generator) -> Tensor:
         t.copy_(target)
     elif t._storage.shared:
         device.queue.finish()
-    t._storage.version += 1
+    t._written()
     return t
 
 
@@ -152,6 +152,7 @@ def _factory(fill, dist_name):
         dev = default_device() if device is None else resolve_device(device)
         shape = factory_size(dist_name, size, options)
         t = fill(Tensor._empty(shape, dtype, dev), generator=generator)
+        t._storage.version = 0            # a new tensor (PyTorch: version 0)
         return t.requires_grad_(True) if requires_grad else t
     factory.__name__ = dist_name
     return factory
@@ -173,7 +174,9 @@ def randint(*args, size=None, generator=None, dtype=None, device=None, requires_
     dt.check_argument(dtype, "randint")
     dev = default_device() if device is None else resolve_device(device)
     t = Tensor._empty(parse_size(size), dtype or dt.int64, dev)
-    return random_int_(t, low, high, generator)
+    random_int_(t, low, high, generator)
+    t._storage.version = 0                # a new tensor (PyTorch: version 0)
+    return t
 
 
 def rand_like(input, *, dtype=None, device=None, requires_grad=False, **options):

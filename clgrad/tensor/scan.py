@@ -57,7 +57,7 @@ def _scan(op: str, input: Tensor, dim, dtype, out) -> Tensor:
             input._offset, input._stride):
         input = input.clone()
     if out._numel:
-        out._storage.version += 1
+        out._written()
         if input._shape:
             _scan_into(op, input, d, out)
         else:

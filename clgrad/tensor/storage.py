@@ -15,7 +15,9 @@ _MAX_BYTES = 2**63       # a storage's size is an int64, as in PyTorch
 class Storage:
     """A device buffer of `nbytes` bytes plus the bookkeeping every view shares.
 
-    `version` counts in-place writes (autograd checks it). `shared` is set once NumPy holds
+    `version` counts in-place writes: it is autograd's version counter of the tensors over
+    this storage, except those reached through `.data`, which count theirs in a
+    `VersionCounter` and add to `untracked` here (caches keyed on the version see both). `shared` is set once NumPy holds
     a pointer into the buffer (`from_numpy`, `numpy()`): ops touching such a storage wait
     for their kernel, so NumPy never sees a half-finished result.
     """
@@ -29,6 +31,7 @@ class Storage:
         "device",
         "nbytes",
         "shared",
+        "untracked",
         "version",
     )
 
@@ -40,6 +43,7 @@ class Storage:
         self.nbytes = nbytes
         self.buffer = buffer if buffer is not None else device.allocator.allocate(max(nbytes, 1))
         self.version = 0
+        self.untracked = 0
         self.shared = keep is not None
         self._host = None
         self._keep = keep            # the NumPy array a from_numpy buffer lives in
@@ -84,9 +88,9 @@ class Storage:
         return out
 
     def write(self, offset: int, data: np.ndarray) -> None:
-        """Copy a contiguous host array into the buffer at byte `offset` (a write: the
-        version moves)."""
-        self.version += 1
+        """Copy a contiguous host array into the buffer at byte `offset`. A raw write, as
+        through PyTorch's untyped storage: autograd's counter stays, caches see it."""
+        self.untracked += 1
         if data.nbytes:
             cl.enqueue_copy(self.device.queue, self.buffer, np.ascontiguousarray(data),
                             dst_offset=offset, is_blocking=True)
@@ -96,6 +100,16 @@ class Storage:
 
     def __len__(self) -> int:
         return self.nbytes
+
+
+class VersionCounter:
+    """The version counter of a `.data` tensor and its views (PyTorch gives `.data` a fresh
+    one, so writes through it are invisible to autograd's checks on the source)."""
+
+    __slots__ = ("version",)
+
+    def __init__(self, version: int = 0):
+        self.version = version
 
 
 class HostView:

@@ -24,7 +24,7 @@ from .shape import (
     numel,
     view_strides,
 )
-from .storage import HostView, Storage
+from .storage import HostView, Storage, VersionCounter
 
 
 class Tensor:
@@ -46,6 +46,7 @@ class Tensor:
         "_shape",
         "_storage",
         "_stride",
+        "_vc",
         "_view_version",
         "dtype",
         "grad_fn",
@@ -71,6 +72,7 @@ class Tensor:
         """A tensor over `storage`; `count` (numel) and `contig` when the caller knows them."""
         t = object.__new__(Tensor)
         t._storage = storage
+        t._vc = storage              # version counter: the storage's own, or .data's
         t._shape = shape
         t._stride = stride
         t._offset = offset
@@ -103,7 +105,8 @@ class Tensor:
         t = Tensor._make(self._storage, Size(shape), tuple(stride),
                          self._offset if offset is None else offset, self.dtype)
         t._base = self._base if self._base is not None else self
-        t._view_version = self._storage.version    # autograd: was the base written since?
+        t._vc = self._vc
+        t._view_version = self._vc.version         # autograd: was the base written since?
         # autograd: a view of a tensor requiring grad made under no_grad may not be written
         # in place with grad on (PyTorch forbids it: the history would be ambiguous)
         t._made_without_grad = self._requires_grad and not grad_enabled()
@@ -168,8 +171,16 @@ class Tensor:
 
     @property
     def _version(self) -> int:
-        """How many in-place writes the storage has seen (autograd's version counter)."""
-        return self._storage.version
+        """Autograd's version counter: in-place writes through this tensor, its views, its
+        detach()es and its source (not through `.data`, which has its own counter)."""
+        return self._vc.version
+
+    def _written(self) -> None:
+        """Count an in-place write into this tensor (bumps its version counter)."""
+        vc = self._vc
+        vc.version += 1
+        if vc is not self._storage:      # through .data: caches keyed on the storage's
+            self._storage.untracked += 1     # version must still see the write
 
     def untyped_storage(self) -> Storage:
         return self._storage
@@ -375,8 +386,10 @@ class Tensor:
         return tuple(self.select(d, i) for i in range(self._shape[d]))
 
     def detach(self) -> Tensor:
-        """A view sharing storage, cut from the autograd graph."""
-        return Tensor._make(self._storage, self._shape, self._stride, self._offset, self.dtype)
+        """A view sharing storage and version counter, cut from the autograd graph."""
+        t = Tensor._make(self._storage, self._shape, self._stride, self._offset, self.dtype)
+        t._vc = self._vc
+        return t
 
     def detach_(self) -> Tensor:
         self.grad_fn = None
@@ -385,7 +398,11 @@ class Tensor:
 
     @property
     def data(self) -> Tensor:
-        return self.detach()
+        """detach() with a version counter of its own, as PyTorch: in-place writes through
+        it are not seen by autograd's checks (backward then uses the new values)."""
+        t = Tensor._make(self._storage, self._shape, self._stride, self._offset, self.dtype)
+        t._vc = VersionCounter()
+        return t
 
     @data.setter
     def data(self, value: Tensor) -> None:
@@ -395,6 +412,7 @@ class Tensor:
         self._storage, self._shape, self._stride = value._storage, value._shape, value._stride
         self._offset, self.dtype, self._numel = value._offset, value.dtype, value._numel
         self._contig = value._contig
+        self._vc = VersionCounter(self._vc.version)     # it keeps its own counter (PyTorch)
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         if not requires_grad and self.grad_fn is not None:

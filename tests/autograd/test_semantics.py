@@ -534,9 +534,7 @@ def test_data_assignment_swaps_the_data(lib):
     assert values(x).tolist() == [0.0, 0.0] and x.requires_grad and x.is_leaf
 
 
-@libs(clgrad_xfail=".data shares the version counter with its source (clgrad: detach() and "
-                   ".data are the same); PyTorch gives .data a fresh counter, so an in-place "
-                   "change through .data is not detected and backward uses the new values")
+@libs()
 def test_data_inplace_is_invisible_to_the_version_check(lib):
     x = f64(lib, [0.0, 1.0])
     y = x.exp()
@@ -548,6 +546,38 @@ def test_data_inplace_is_invisible_to_the_version_check(lib):
     z.backward()
     np.testing.assert_allclose(values(x.grad), 2 * (np.exp([0.0, 1.0]) + 1) ** 2)
 
+
+
+
+@libs()
+def test_new_tensors_start_at_version_zero(lib):
+    assert version(lib.tensor([1.0, 2.0])) == 0
+    assert version(lib.from_numpy(np.ones(2))) == 0
+    assert version(lib.zeros(2)) == version(lib.randn(2)) == version(lib.randint(3, (2,))) == 0
+
+@libs()
+def test_data_has_its_own_version_counter_and_detach_shares_it(lib):
+    x = f64(lib, [0.0, 1.0], requires_grad=False)
+    d, e = x.data, x.detach()
+    assert version(d) == 0
+    d.add_(1)
+    d[0:1].mul_(2)                        # a view of .data counts in .data's counter
+    assert (version(x), version(d)) == (0, 2)
+    e.add_(1)                             # detach() shares x's counter
+    assert (version(x), version(e), version(d)) == (1, 1, 2)
+    x.add_(1)
+    assert (version(x), version(d)) == (2, 2)
+    np.testing.assert_allclose(values(x), [4.0, 4.0])
+
+
+@libs()
+def test_saved_data_tensor_is_version_checked_on_its_own_counter(lib):
+    w = f64(lib, [1.0, 2.0]).requires_grad_()
+    d = f64(lib, [3.0, 4.0]).data
+    y = (w * d).sum()                     # saves d
+    d.add_(1)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.backward()
 
 # -- in-place ops and the version counter ---------------------------------------------------------
 @libs()

@@ -41,6 +41,16 @@ def test_written_indices_are_checked_again(checks):
     assert checks[0] == 1
 
 
+
+def test_indices_written_through_data_are_checked_again(checks):
+    """.data has a version counter of its own (autograd does not see writes through it), but
+    the validity cache does."""
+    index = _pool_indices()
+    index.data.add_(1000)
+    assert index._version == 0
+    with pytest.raises(IndexError, match="out of bounds"):
+        clgrad.zeros(1, 1, 16).gather(2, index)
+
 def test_indices_shared_with_numpy_are_checked_again():
     index = _pool_indices()
     index.numpy()[0, 0, 0] = 1000          # NumPy writes without clgrad seeing it
