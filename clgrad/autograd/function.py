@@ -68,7 +68,7 @@ class Node:
         saved = list(self._saved)
         for i, nr in self._saved_outputs.items():     # outputs come back with their history
             t = saved[i]
-            saved[i] = t = Tensor._make(t._storage, t._shape, t._stride, t._offset, t.dtype)
+            saved[i] = t = t._alias()
             t.grad_fn, t._output_nr, t._requires_grad = self, nr, True
         return tuple(saved)
 
@@ -158,12 +158,14 @@ class _FunctionNode(Node):
 
 
 class FunctionMeta(type):
-    """Gives every Function subclass its node class, named `<Name>Backward`."""
+    """Gives every Function subclass its node class, named `<Name>Backward<suffix>` or, for
+    built-ins PyTorch names otherwise, its own `_node_name` (not inherited)."""
 
     def __init__(cls, name, bases, namespace):
         super().__init__(name, bases, namespace)
         suffix = getattr(cls, "_backward_suffix", "")
-        cls._node_class = type(f"{name}Backward{suffix}", (_FunctionNode,),
+        node_name = namespace.get("_node_name") or f"{name}Backward{suffix}"
+        cls._node_class = type(node_name, (_FunctionNode,),
                                {"_function": cls, "__module__": cls.__module__})
 
 
@@ -270,7 +272,7 @@ def _unlink_saved_outputs(ctx: Node, outputs) -> None:
     for i, t in enumerate(saved):
         for nr, out in enumerate(outputs):
             if t is out and out.grad_fn is ctx:
-                saved[i] = Tensor._make(t._storage, t._shape, t._stride, t._offset, t.dtype)
+                saved[i] = t._alias()
                 if ctx._saved_outputs is None:
                     ctx._saved_outputs = {}
                 ctx._saved_outputs[i] = nr

@@ -70,6 +70,45 @@ def rule(*names):
     return register
 
 
+class Overloaded(Rule):
+    """Rules whose grad_fn PyTorch names by overload: `_overload(args, kwargs)` gives the
+    node name of a call's overload (None: the class's own), and the call is recorded
+    through a twin class of that name, made on first use (sum(x, dim) is SumBackward1)."""
+
+    _twins = None            # per subclass: node name -> twin
+    _is_twin = False
+
+    @staticmethod
+    def _overload(args, kwargs):
+        """The node name of the call's overload; None for the class's own."""
+
+    @classmethod
+    def call(cls, raw, args, kwargs):
+        if not cls._is_twin:
+            name = cls._overload(args, kwargs)
+            if name is not None:
+                twin = cls._twins.get(name)
+                if twin is None:
+                    twin = cls._twins[name] = type(cls.__name__, (cls,), {
+                        "_node_name": name, "_is_twin": True, "__module__": cls.__module__})
+                return twin.call(raw, args, kwargs)
+        return super().call(raw, args, kwargs)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls._twins = {}
+
+
+class _DimOverloaded(Overloaded):
+    """Reductions: <Name>Backward1 when given dims (PyTorch's dim overload)."""
+
+    @classmethod
+    def _overload(cls, args, kwargs):
+        if len(args) > 1 and args[1] is not None or kwargs.get("dim") is not None:
+            return cls.__name__ + "Backward1"
+        return None
+
+
 class _Saving(Rule):
     """Rules whose backward needs the leading positional inputs (tensors or numbers)."""
 
@@ -134,7 +173,15 @@ class Div(Rule):
 
 
 @rule("pow")
-class Pow(Rule):
+class Pow(Overloaded):
+    @staticmethod
+    def _overload(args, kwargs):
+        """pow(Tensor, Tensor) is PowBackward1, pow(Number, Tensor) PowBackward2."""
+        if not isinstance(args[0], Tensor):
+            return "PowBackward2"
+        exponent = args[1] if len(args) > 1 else kwargs.get("exponent")
+        return "PowBackward1" if isinstance(exponent, Tensor) else None
+
     @staticmethod
     def save(ctx, out, a, b, **_):
         ctx.save_for_backward(a, b, out if ctx.needs_input_grad[1] else None)
@@ -157,11 +204,12 @@ class Pow(Rule):
         return ga, gb
 
 
-def _unary(name, derivative, uses, fused=None):
+def _unary(name, derivative, uses, fused=None, node_name=None):
     """A one-input rule whose derivative is `derivative(x, out) * grad`; `uses` says which
     of x and out it reads ("x", "out", both or neither): only those are saved, so writing
     into the other later is no error (as PyTorch). `fused` names the one-launch form of the
-    product over (grad, out) in tensor.ops.GRADS."""
+    product over (grad, out) in tensor.ops.GRADS; `node_name` PyTorch's grad_fn name where
+    it is not <Name>Backward0."""
     def save(ctx, out, x, *args, **kwargs):
         ctx.save_for_backward(x if "x" in uses else None, out if "out" in uses else None)
 
@@ -172,6 +220,7 @@ def _unary(name, derivative, uses, fused=None):
         return g * derivative(x, out)
     cls = type(name.capitalize(), (Rule,), {"save": staticmethod(save),
                                             "backward": staticmethod(backward),
+                                            "_node_name": node_name,
                                             "__module__": __name__})
     RULES[name] = cls
     return cls
@@ -188,27 +237,12 @@ _unary("tanh", lambda x, out: 1 - out * out, "out", "tanh_grad")
 _unary("sigmoid", lambda x, out: out * (1 - out), "out", "sigmoid_grad")
 _unary("relu", lambda x, out: (out > 0).to(out.dtype), "out", "relu_grad")
 _unary("abs", lambda x, out: x.sign(), "x")
-_unary("square", lambda x, out: 2 * x, "x")
+_unary("square", lambda x, out: 2 * x, "x", node_name="PowBackward0")
 _unary("reciprocal", lambda x, out: -out * out, "out")
 _unary("log1p", lambda x, out: (1 + x).reciprocal(), "x")
 _unary("expm1", lambda x, out: out + 1, "out")
 _unary("clone", lambda x, out: 1.0, "")
-_unary("contiguous", lambda x, out: 1.0, "")._returns_self = True
-
-
-@rule("clamp", "clamp_min", "clamp_max", "clip")
-class Clamp(Rule):
-    @staticmethod
-    def save(ctx, out, x, *bounds, **kwargs):
-        if any(isinstance(b, Tensor) for b in bounds + tuple(kwargs.values())):
-            raise NotImplementedError("the derivative of clamp with tensor bounds is not "
-                                      "implemented yet")
-        ctx.save_for_backward(x, out)
-
-    @staticmethod
-    def backward(ctx, g):
-        x, out = ctx.saved_tensors
-        return g * (x == out).to(g.dtype)
+_unary("contiguous", lambda x, out: 1.0, "", node_name="CloneBackward0")._returns_self = True
 
 
 @rule("where")
@@ -228,6 +262,8 @@ class Where(Rule):
 @rule("Tensor.where")
 class WhereMethod(Rule):
     """x.where(condition, y): where(condition, x, y) with self first."""
+
+    _node_name = "WhereBackward0"
 
     @staticmethod
     def save(ctx, out, x, cond, other=None, **_):
@@ -253,28 +289,8 @@ def _keep(g, shape, dim, keepdim):
     return g
 
 
-class _DimVariant(Rule):
-    """Reductions PyTorch names <Op>Backward1 when given dims (its dim overload)."""
-
-    _with_dim = None
-
-    @classmethod
-    def call(cls, raw, args, kwargs):
-        if cls._with_dim is not None and (len(args) > 1 and args[1] is not None
-                                          or kwargs.get("dim") is not None):
-            return cls._with_dim.call(raw, args, kwargs)
-        return super().call(raw, args, kwargs)
-
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        if "_with_dim" not in cls.__dict__ and cls._backward_suffix == "0":
-            cls._with_dim = type(cls.__name__, (cls,), {"_backward_suffix": "1",
-                                                        "_with_dim": None,
-                                                        "__module__": cls.__module__})
-
-
 @rule("sum")
-class Sum(_DimVariant):
+class Sum(_DimOverloaded):
     @staticmethod
     def save(ctx, out, x, dim=None, keepdim=False, **_):
         ctx.shape, ctx.dim, ctx.keepdim = x._shape, dim, keepdim
@@ -285,7 +301,7 @@ class Sum(_DimVariant):
 
 
 @rule("mean")
-class Mean(_DimVariant):
+class Mean(_DimOverloaded):
     @staticmethod
     def save(ctx, out, x, dim=None, keepdim=False, **_):
         ctx.shape, ctx.dim, ctx.keepdim = x._shape, dim, keepdim
@@ -324,6 +340,8 @@ class LogSoftmax(_FromOutput):
 
 @rule("logsumexp")
 class LogSumExp(Rule):
+    _node_name = "LogsumexpBackward0"
+
     @staticmethod
     def save(ctx, out, x, dim, keepdim=False, **_):
         ctx.dim, ctx.keepdim = dim, keepdim
@@ -363,9 +381,18 @@ RULES["amin"] = type("Amin", (Amax,), {"__module__": __name__})
 
 
 @rule("max")
-class Max(Rule):
+class Max(Overloaded):
     """max/min of everything (ties share the gradient), along a dim (the gradient goes to
     the index returned), or of two tensors (elementwise; ties split it)."""
+
+    @classmethod
+    def _overload(cls, args, kwargs):
+        """max(x) is MaxBackward1, max(x, dim) MaxBackward0, max(x, y) MaximumBackward0."""
+        if len(args) == 1 and not kwargs:
+            return cls.__name__ + "Backward1"
+        if len(args) > 1 and isinstance(args[1], Tensor):
+            return cls.__name__ + "imumBackward0"
+        return None
 
     @staticmethod
     def save(ctx, out, x, dim=None, keepdim=False, **_):

@@ -16,9 +16,21 @@ from ..tensor import functions as _api  # the public ops (wrapped by binding.ins
 from ..tensor.creation import arange, eye, zeros_like
 from ..tensor.einsum import _parse
 from ..tensor.shape import broadcast_shapes
+from ..tensor.tensor import Tensor
 from .function import Function
 from .grad_mode import is_grad_enabled
-from .ops import RULES, Rule, Var, _keep, _Saving, _unary, mat2_grad, rule
+from .ops import (
+    RULES,
+    Overloaded,
+    Rule,
+    Var,
+    _DimOverloaded,
+    _keep,
+    _Saving,
+    _unary,
+    mat2_grad,
+    rule,
+)
 from .ops import Div as _TrueDiv
 
 for _alias, _name in (("absolute", "abs"), ("negative", "neg"), ("multiply", "mul"),
@@ -165,11 +177,17 @@ class Addcdiv(Addcmul):
 
 
 @rule("clamp", "clip")
-class Clamp(Rule):
+class Clamp(Overloaded):
     """Gradient to the input inside [min, max], to a tensor bound where it was selected;
-    with min > max everything equals max and it gets the gradient (PyTorch's rule)."""
+    with min > max everything equals max and it gets the gradient (PyTorch's rule).
+    PyTorch's names: ClampBackward1 with number bounds, ClampBackward0 with tensors."""
 
     bounds = ("min", "max")
+    _backward_suffix = "1"
+
+    @staticmethod
+    def _overload(args, kwargs):
+        return "ClampBackward0" if any(isinstance(b, Tensor) for b in args[1:]) else None
 
     @classmethod
     def call(cls, raw, args, kwargs):
@@ -201,8 +219,10 @@ class Clamp(Rule):
                        *[lambda n=n: _where(wins[n](), g, zero) for n in ctx._function.bounds])
 
 
-RULES["clamp_min"] = type("ClampMin", (Clamp,), {"__module__": __name__, "bounds": ("min",)})
-RULES["clamp_max"] = type("ClampMax", (Clamp,), {"__module__": __name__, "bounds": ("max",)})
+_ONE_BOUND = {"__module__": __name__, "_backward_suffix": "0",
+              "_overload": staticmethod(lambda args, kwargs: None)}
+RULES["clamp_min"] = type("ClampMin", (Clamp,), {**_ONE_BOUND, "bounds": ("min",)})
+RULES["clamp_max"] = type("ClampMax", (Clamp,), {**_ONE_BOUND, "bounds": ("max",)})
 
 
 # -- products, scans, norms, statistics --------------------------------------------------------
@@ -238,7 +258,7 @@ def _products_but_one(x, d):
 
 
 @rule("prod")
-class Prod(Rule):
+class Prod(_DimOverloaded):
     @staticmethod
     def save(ctx, out, x, dim=None, keepdim=False, **_):
         ctx.dim, ctx.keepdim = dim, keepdim
@@ -309,6 +329,8 @@ def _cumprod_with_zeros(x, out, g, d):
 
 @rule("norm")
 class Norm(Rule):
+    _node_name = "LinalgVectorNormBackward0"
+
     @staticmethod
     def save(ctx, out, x, p="fro", dim=None, keepdim=False, **_):
         ctx.p = 2.0 if p == "fro" else float(p)
@@ -387,6 +409,8 @@ class Dot(_Saving):
 
 @rule("outer")
 class Outer(_Saving):
+    _node_name = "MulBackward0"           # PyTorch's outer is a broadcast mul
+
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved_tensors

@@ -243,6 +243,8 @@ _SliceIndex = type("Slice", (Index,), {"__module__": __name__})
 
 @rule("narrow")
 class Narrow(_Placed):
+    _node_name = "SliceBackward0"         # PyTorch's narrow is a slice
+
     @staticmethod
     def save(ctx, out, x, dim, start, length):
         d = normalize_dim(dim, x.dim())

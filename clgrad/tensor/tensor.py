@@ -387,7 +387,13 @@ class Tensor:
 
     def detach(self) -> Tensor:
         """A view sharing storage and version counter, cut from the autograd graph."""
-        t = Tensor._make(self._storage, self._shape, self._stride, self._offset, self.dtype)
+        return self._alias()
+
+    def _alias(self) -> Tensor:
+        """A new tensor over the same elements and version counter, with no autograd state
+        (detach's core; autograd's saved outputs are kept as these)."""
+        t = Tensor._make(self._storage, self._shape, self._stride, self._offset, self.dtype,
+                         self._numel, self._contig)
         t._vc = self._vc
         return t
 
@@ -400,7 +406,7 @@ class Tensor:
     def data(self) -> Tensor:
         """detach() with a version counter of its own, as PyTorch: in-place writes through
         it are not seen by autograd's checks (backward then uses the new values)."""
-        t = Tensor._make(self._storage, self._shape, self._stride, self._offset, self.dtype)
+        t = self._alias()
         t._vc = VersionCounter()
         return t
 
