@@ -174,17 +174,38 @@ def _host_data(data, dtype):
         if array.dtype == np.uint64:
             raise ValueError(f"Overflow when unpacking long long: {int(array.max())} does not "
                              f"fit in int64")
+        if array.dtype == object and _has_float(data):    # ints beyond uint64 beside floats
+            array = np.array(data, dtype=np.float64)
         if array.dtype == object:
             raise RuntimeError("Overflow when unpacking long: a value does not fit in int64 "
                                "(or the data mixes numbers with other objects)")
         if array.dtype.kind not in "biuf":
             raise TypeError(f"new(): invalid data type '{array.dtype.name}'")
+        if array.dtype.kind == "f" and array.size and np.abs(array).max() >= 2.0**63 \
+                and not _has_float(data):   # NumPy's float64 for ints beyond int64 ([-1, 2**63])
+            raise ValueError("Overflow when unpacking long long: an integer in the data does "
+                             "not fit in int64")
         kinds = {"b": dt.bool_, "f": dt.get_default_dtype()}
         inferred = kinds.get(array.dtype.kind, dt.int64)
         if dtype is not None:
             _check_fits(array, dtype)
     target = dtype or inferred
     return np.asarray(array, dtype=target.np, order="C"), target
+
+
+def _has_float(data) -> bool:
+    """Whether nested sequences `data` hold a float anywhere (then PyTorch infers a float
+    dtype, and big integers become floats; with none, they overflow)."""
+    stack = [data]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, (float, np.floating)):
+            return True
+        if isinstance(x, (list, tuple)):
+            stack.extend(x)
+        elif isinstance(x, np.ndarray) and x.dtype.kind == "f":
+            return True
+    return False
 
 
 def _check_fits(array: np.ndarray, target: dt.dtype) -> None:

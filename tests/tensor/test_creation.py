@@ -155,18 +155,18 @@ def test_int_beyond_uint64_overflows_with_an_error():
         clgrad.tensor([2**64])
 
 
-_FLOAT_FALLBACK_BUG = pytest.mark.xfail(
-    strict=True, reason="integer data beyond int64 silently becomes float32 whenever NumPy infers "
-                        "float64 for it (mixed signs, nested lists): clgrad.tensor([-1, 2**63]) "
-                        "is [-1.0, 9.2234e+18]; PyTorch raises 'Overflow when unpacking long'")
-
-
-@pytest.mark.parametrize("data", [[2**63], pytest.param([-1, 2**63], marks=_FLOAT_FALLBACK_BUG),
-                                  pytest.param([[1], [2**63]], marks=_FLOAT_FALLBACK_BUG)],
-                         ids=["uint64_range", "mixed_sign", "nested"])
+@pytest.mark.parametrize("data", [[2**63], [-1, 2**63], [[1], [2**63]], [(-(2**63) - 1), 0]],
+                         ids=["uint64_range", "mixed_sign", "nested", "below_int64"])
 def test_int_beyond_int64_overflows_with_an_error(data):
     with pytest.raises((RuntimeError, ValueError, OverflowError), match="[Oo]verflow"):
         clgrad.tensor(data)
+
+
+@pytest.mark.parametrize("data", [[1.5, 2**63], [[1], [2.0**70]], [np.float32(1), 2**64]])
+def test_big_ints_beside_a_float_become_floats_like_torch(data):
+    t = clgrad.tensor(data)
+    assert t.dtype is clgrad.float32
+    np.testing.assert_allclose(t.numpy(), np.array(data, np.float64).astype(np.float32))
 
 
 def test_tensor_requires_grad():
