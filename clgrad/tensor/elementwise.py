@@ -32,10 +32,11 @@ class Op:
     """
 
     __slots__ = ("_types", "arity", "bool_as", "bool_error", "exprs", "helpers", "name",
-                 "result", "strict_scalars")
+                 "result", "strict_scalars", "vector")
 
     def __init__(self, name, arity, result, float_expr=None, int_expr=None, bool_expr=None,
-                 helpers=(), bool_error=None, strict_scalars=False, bool_as=None):
+                 helpers=(), bool_error=None, strict_scalars=False, bool_as=None,
+                 vector=False):
         self.name = name
         self.arity = arity
         self.result = result
@@ -46,6 +47,7 @@ class Op:
         # and overflows floats to inf.
         self.strict_scalars = strict_scalars
         self.bool_as = bool_as          # the dtype bool inputs compute in (square: int64)
+        self.vector = vector            # float_expr is valid on OpenCL vectors (builtins)
         self._types = dt.register_cache({})  # operand signature -> (compute, result) dtypes
 
     def types(self, signature, operands):
@@ -270,10 +272,23 @@ def _compile(op, key, device):
     n_buf = sum(1 for kind, _, _ in operands if kind == "buf")
     scalar_dtypes += [_IDX_NP[idx]] * (ndim * (2 + n_buf)) + [_IDX_NP[idx]]
     tag = "_".join(d.name if d is not None else "s" for _, d in kinds)
-    kname = f"ew_{name}_{result.name}_{tag}_{'dense' if ndim == 0 else f'nd{ndim}'}_{idx}"
+    vw = _vector_width(op, compute, result, kinds, ndim, device)
+    kname = (f"ew_{name}_{result.name}_{tag}_{'dense' if ndim == 0 else f'nd{ndim}'}_{idx}"
+             f"{f'_v{vw}' if vw else ''}")
     return program.compile_kernel(
         device, key, "elementwise.cl", kname, scalar_dtypes,
         out_type=result.ctype, out_bool=result is dt.bool_, ct=ct, operands=operands,
         expr=expr, ndim=ndim, idx=idx, helpers=[h for h in op.helpers if h in expr],
-        chunk=device.chunk,
+        chunk=device.chunk, vw=vw,
         fp64=any(d is dt.float64 for d in used), fp16=any(d is dt.float16 for d in used))
+
+
+def _vector_width(op, compute, result, kinds, ndim, device) -> int:
+    """Elements per vector for a dense chunked kernel of a vector-safe float op whose
+    operands and result are stored in the compute type (64-byte vectors), else 0."""
+    if not (op.vector and ndim == 0 and device.chunk > 1 and compute.category == dt.FLOAT
+            and result is compute and compute.ctype == compute.opmath
+            and all(d is compute for kind, d in kinds if kind != "scalar")):
+        return 0
+    vw = 64 // compute.itemsize
+    return vw if device.chunk % vw == 0 else 0

@@ -24,6 +24,11 @@ _MIN = "(isnan(a0) || isnan(a1)) ? a0 + a1 : (a0 < a1 ? a0 : a1)"
 _CLAMP = "(a0 < a1 ? a1 : a0) > a2 ? a2 : (a0 < a1 ? a1 : a0)"
 _SIGN = "(0 < a0) - (a0 < 0)"
 
+# Builtins kept off the vector path (vector=True: see elementwise.cl's `vw`), measured on
+# pocl 3.1: its float vector sin/cos/tan return ~0.01 for tiny inputs that share a vector
+# with huge ones, and its double vector fmod hangs on some inputs (fmod stays scalar too).
+_SCALAR_ONLY = ("sin", "cos", "tan")
+
 # name, arity, result, float expr, int expr, bool expr, helpers, bool error
 _TABLE = [
     Op("add", 2, "same", "a0 + a1", "a0 + a1", "a0 | a1"),
@@ -38,7 +43,7 @@ _TABLE = [
     Op("fmod", 2, "same", "fmod(a0, a1)", "(a1 == 0 || IS_MINUS_ONE(a1)) ? 0 : a0 % a1"),
     Op("pow", 2, "same", "pow_float(a0, a1)", "pow_int(a0, a1)",
        helpers=("pow_float", "pow_int")),
-    Op("atan2", 2, "float", "atan2(a0, a1)"),
+    Op("atan2", 2, "float", "atan2(a0, a1)", vector=True),
     Op("maximum", 2, "same", _MAX, "a0 > a1 ? a0 : a1", "a0 | a1"),
     Op("minimum", 2, "same", _MIN, "a0 < a1 ? a0 : a1", "a0 & a1"),
     Op("clamp", 3, "same", f"(isnan(a1) || isnan(a2)) ? a1 + a2 : {_CLAMP}", _CLAMP, _CLAMP,
@@ -74,7 +79,7 @@ _TABLE = [
     Op("sigmoid", 1, "float", "1 / (1 + exp(-a0))"),
 ] + [Op(name, 2, "bool", *[f"a0 {c} a1"] * 3) for name, c in (
     ("eq", "=="), ("ne", "!="), ("lt", "<"), ("le", "<="), ("gt", ">"), ("ge", ">="))
-] + [Op(name, 1, "float", f"{name}(a0)") for name in (
+] + [Op(name, 1, "float", f"{name}(a0)", vector=name not in _SCALAR_ONLY) for name in (
     "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt", "rsqrt", "sin", "cos",
     "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "erf")]
 

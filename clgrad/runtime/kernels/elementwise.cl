@@ -16,6 +16,10 @@
 ##   helpers     names of helper functions EXPR uses (defined below for type ct)
 ##   chunk       elements per work-item, walked contiguously (CPU devices vectorise the
 ##               loop; GPUs use 1)
+##   vw          0, or the vector width of a dense kernel's full chunks: EXPR (vector-safe:
+##               builtins and arithmetic) runs on ct-vectors of vw elements, loaded and stored
+##               with vload/vstore. pocl vectorises builtins such as log, sin, erf, atan2
+##               only when written on vectors: 5-15x faster there.
 ##   fp64, fp16  enable the double / half extensions
 <%include file="extensions.cl" args="fp64=fp64, fp16=fp16"/>
 
@@ -128,6 +132,23 @@ __kernel void ${name}(
 % else:
     const ${idx} first = (${idx})get_global_id(0) * ${chunk};
     const ${idx} last = min(first + ${chunk}, n);
+%   if vw:
+    if (last - first == ${chunk}) {
+        for (${idx} i = first; i < last; i += ${vw}) {
+%     for k, (kind, st, vt) in enumerate(operands):
+%       if kind == "scalar":
+            const ${vt}${vw} a${k} = (${vt}${vw})(s${k});
+%       elif kind == "one":
+            const ${vt}${vw} a${k} = (${vt}${vw})(in${k}[off${k}]);
+%       else:
+            const ${vt}${vw} a${k} = vload${vw}(0, in${k} + off${k} + i);
+%       endif
+%     endfor
+            vstore${vw}((${ct}${vw})(${expr}), 0, out + out_off + i);
+        }
+        return;
+    }
+%   endif
 %   if ndim == 0:
     for (${idx} i = first; i < last; ++i) {
 %   endif
