@@ -119,12 +119,20 @@ def _inplace(raw, name):
 
 # -- backward entry points ---------------------------------------------------------------------
 def _roots(tensors, grads, create_graph):
+    """The roots and their starting gradients, checked as PyTorch checks them."""
     tensors = (tensors,) if isinstance(tensors, Tensor) else tuple(tensors)
+    for t in tensors:
+        if not isinstance(t, Tensor):
+            raise AssertionError("Expected output to be a Tensor")  # noqa: TRY004 (PyTorch's)
     if grads is None:
         grads = (None,) * len(tensors)
     grads = (grads,) if isinstance(grads, Tensor) else tuple(grads)
+    for g in grads:
+        if g is not None and not isinstance(g, Tensor):
+            raise TypeError(f"gradients can be either Tensors or None, but got "
+                            f"{type(g).__name__}")
     if len(grads) != len(tensors):
-        raise RuntimeError(f"got {len(grads)} tensors and {len(tensors)} gradients")
+        raise RuntimeError(f"got {len(tensors)} tensors and {len(grads)} gradients")
     out = []
     for t, g in zip(tensors, grads):
         if not t.requires_grad:
@@ -149,24 +157,39 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     if retain_graph is None:
         retain_graph = create_graph
     if inputs is not None:
-        inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+        inputs = _inputs(inputs)
         if not inputs:
             raise RuntimeError("'inputs' argument to backward() cannot be empty.")
+        for t in inputs:
+            if not t.requires_grad:
+                raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
     run_backward(tensors, grads, retain_graph, create_graph, inputs)
+
+
+def _inputs(inputs) -> tuple:
+    inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+    for t in inputs:
+        if not isinstance(t, Tensor):
+            raise RuntimeError(f"all inputs have to be Tensors or GradientEdges, but got "  # noqa: TRY004
+                               f"{type(t).__name__}")
+    return inputs
 
 
 def backward_method(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
     """Compute the gradient of this tensor with respect to the graph's leaves."""
-    backward(self, None if gradient is None else (gradient,), retain_graph, create_graph,
-             inputs)
+    backward(self, gradient, retain_graph, create_graph, inputs)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
          allow_unused=None, materialize_grads=False):
     """The gradients of `outputs` with respect to `inputs`, returned (not accumulated)."""
+    if materialize_grads and allow_unused is False:
+        raise ValueError("Expected allow_unused to be True or not passed when "
+                         "materialize_grads=True, but got: allow_unused=False.")
     outputs, grads = _roots(outputs, grad_outputs, create_graph)
-    single = isinstance(inputs, Tensor)
-    inputs = (inputs,) if single else tuple(inputs)
+    inputs = _inputs(inputs)
+    if not inputs:
+        raise RuntimeError("`inputs` argument to `grad()` cannot be empty.")
     for i, t in enumerate(inputs):
         if not t.requires_grad:
             raise RuntimeError(f"One of the differentiated Tensors does not require grad "

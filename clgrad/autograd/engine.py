@@ -54,7 +54,8 @@ def run_backward(roots, grads, retain_graph: bool, create_graph: bool, inputs=No
                         elif not leaf:                 # backward(inputs=[non-leaf])
                             _accumulate(inputs[i], g, create_graph)
             if leaf:
-                if not capture and (targets is None or (node, 0) in targets):
+                if not capture and (targets is None or (node, 0) in targets) and \
+                        node.variable._requires_grad:       # not since requires_grad_(False)
                     _accumulate(node.variable, node_grads[0], create_graph)
                 continue
             _propagate(node, _apply(node, node_grads), buffers, deps, ready)
@@ -114,9 +115,7 @@ def _pre_hooks(node, grads: list) -> list:
         for hook in sorted(hooks, key=_retains):    # retain_grad sees the hooked gradient
             if grads[nr] is None:
                 continue
-            result = hook(grads[nr])
-            if result is not None:
-                grads[nr] = result
+            grads[nr] = _hooked(hook, grads[nr], hook(grads[nr]))
     return grads
 
 
@@ -125,23 +124,40 @@ def _leaf_hooks(t: Tensor, g):
     if g is None:
         return g
     for hook in t._hooks:
-        result = hook(g)
-        if result is not None:
-            g = result
+        g = _hooked(hook, g, hook(g))
     return g
+
+
+def _hooked(hook, g: Tensor, result):
+    """The gradient after `hook` returned `result` (None: unchanged), checked as PyTorch:
+    a hook may change the values, not the size, dtype or device."""
+    if result is None:
+        return g
+    if not isinstance(result, Tensor):
+        raise TypeError(f"expected Variable, but hook returned '{type(result).__name__}'")
+    name = getattr(hook, "__name__", type(hook).__name__)
+    if result._shape != g._shape:
+        raise RuntimeError(f"hook '{name}' has changed the size of value")
+    if result.dtype is not g.dtype or result._storage.device is not g._storage.device:
+        raise RuntimeError(f"hook '{name}' has changed the type of value (was {g.type()} on "
+                           f"{g.device} got {result.type()} on {result.device})")
+    return result
 
 
 def _apply(node, grads: list) -> tuple:
     """Run node's backward; check and reduce each input gradient to the input's shape."""
-    if node._freed:
-        from .function import FREED
-        raise RuntimeError(FREED)
     if node.materialize_grads and any(g is None for g in grads):
-        grads = [g if g is not None else _zeros_for(node, nr) for nr, g in enumerate(grads)]
-    result = node.apply(*grads)
-    if len(result) != len(node.next_functions):
+        grads = [g if g is not None or node._output_meta[nr] is None   # non-tensor output
+                 else _zeros_for(node, nr) for nr, g in enumerate(grads)]
+    result = node.apply(*grads)           # a freed node raises there if it needs what it saved
+    n = len(node.next_functions)
+    if len(result) > n and all(g is None for g in result[n:]):
+        result = result[:n]               # trailing Nones for nothing: PyTorch drops them
+    if len(result) != n:
         raise RuntimeError(f"function {node.name()} returned an incorrect number of gradients "
-                           f"(expected {len(node.next_functions)}, got {len(result)})")
+                           f"(expected {n}, got {len(result)})")
+    if not getattr(node, "_function", _BUILTIN)._pad_grads:       # a custom Function's
+        _check_custom(node, result)
     out = []
     for i, (g, meta) in enumerate(zip(result, node._meta)):
         if g is not None and meta is not None:
@@ -152,6 +168,27 @@ def _apply(node, grads: list) -> tuple:
                 g = g.to(dtype)
         out.append(g)
     return out
+
+
+class _BUILTIN:                  # nodes that are not a Function's (CopySlices...): unchecked
+    _pad_grads = True
+
+
+def _check_custom(node, result) -> None:
+    """A custom Function's backward returns a tensor or None per input, None for the
+    non-tensor ones (built-in rules may return anything for those: it is dropped)."""
+    for i, (g, meta) in enumerate(zip(result, node._meta)):
+        if g is None:
+            continue
+        if not isinstance(g, Tensor):
+            kind = type(g)
+            what = kind.__name__ if kind.__module__ == "builtins" else \
+                f"{kind.__module__}.{kind.__name__}"
+            raise RuntimeError(f"expected Variable or None (got {what})")  # noqa: TRY004
+        if meta is None:
+            raise RuntimeError(f"function {node.name()} returned a gradient different than None "
+                               f"at position {i + 1}, but the corresponding forward input was "
+                               "not a Variable")
 
 
 def _zeros_for(node, nr):

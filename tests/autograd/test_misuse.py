@@ -203,23 +203,19 @@ def grad_outputs_none(lib):
     lib.autograd.grad(None, [f64(lib, [1.0])])
 
 
-@same_error(differs="clgrad says 'got 1 tensors and 2 gradients' (the counts swapped); PyTorch "
-                    "says 'got 2 tensors and 1 gradients'")
+@same_error()
 def grad_fewer_grad_outputs_than_outputs(lib):
     x = f64(lib, [1.0, 2.0])
     lib.autograd.grad([x * 2, x * 3], [x], grad_outputs=[lib.ones(2, dtype=lib.float64)])
 
 
-@same_error(differs="clgrad returns zeros for the unused input; PyTorch raises ValueError "
-                    "'Expected allow_unused to be True or not passed when "
-                    "materialize_grads=True, but got: allow_unused=False.'")
+@same_error()
 def grad_materialize_grads_with_allow_unused_false(lib):
     x, unused = f64(lib, [1.0]), f64(lib, [1.0])
     lib.autograd.grad((x * 2).sum(), [unused], allow_unused=False, materialize_grads=True)
 
 
-@same_error(differs="clgrad returns (); PyTorch raises RuntimeError '`inputs` argument to "
-                    "`grad()` cannot be empty.'")
+@same_error()
 def grad_empty_inputs(lib):
     lib.autograd.grad((f64(lib, [1.0]) * 2).sum(), [])
 
@@ -240,35 +236,27 @@ def hook_raising(lib):
     hooked(lib, lambda g: {}["hooked"], leaf=False)
 
 
-@same_error(differs="clgrad silently stores the [1]-shaped hook result as the [2]-shaped leaf's "
-                    ".grad; PyTorch raises RuntimeError \"hook '<lambda>' has changed the size "
-                    "of value\"")
+@same_error()
 def hook_resizing_a_leaf_grad(lib):
     hooked(lib, lambda g: g[:1], leaf=True)
 
 
-@same_error(differs="clgrad raises 'Function MulBackward0 returned an invalid gradient at index "
-                    "0' (blaming the op); PyTorch raises \"hook '<lambda>' has changed the size "
-                    "of value\"")
+@same_error()
 def hook_resizing_a_non_leaf_grad(lib):
     hooked(lib, lambda g: g[:1], leaf=False)
 
 
-@same_error(differs="clgrad silently sums the [1, 2] hook result back to [2]; PyTorch raises "
-                    "\"hook '<lambda>' has changed the size of value\"")
+@same_error()
 def hook_reshaping_a_non_leaf_grad_to_a_broadcastable_shape(lib):
     hooked(lib, lambda g: g.reshape(1, 2), leaf=False)
 
 
-@same_error(differs="clgrad raises AttributeError \"'float' object has no attribute '_shape'\"; "
-                    "PyTorch raises TypeError \"expected Variable, but hook returned 'float'\"")
+@same_error()
 def hook_returning_a_number(lib):
     hooked(lib, lambda g: 3.0, leaf=False)
 
 
-@same_error(differs="clgrad raises AttributeError \"'list' object has no attribute "
-                    "'_storage'\"; PyTorch raises TypeError \"expected Variable, but hook "
-                    "returned 'list'\"")
+@same_error()
 def hook_returning_a_list_on_a_leaf(lib):
     hooked(lib, lambda g: [1.0, 1.0], leaf=True)
 
@@ -394,30 +382,23 @@ def function_returning_a_gradient_of_another_shape(lib):
     backward_through(lib, doubling(lib, lambda ctx, g: lib.ones(3, dtype=lib.float64)))
 
 
-@same_error(differs="clgrad silently drops the gradient returned for the number; PyTorch "
-                    "raises RuntimeError 'function BadBackward returned a gradient different "
-                    "than None at position 2, but the corresponding forward input was not a "
-                    "Variable'")
+@same_error()
 def function_returning_a_gradient_for_a_non_tensor_input(lib):
     bad = function(lib, lambda ctx, a, k: a * k, lambda ctx, g: (g, g))
     backward_through(lib, bad, 2.0)
 
 
-@same_error(differs="clgrad raises AttributeError \"'list' object has no attribute '_shape'\"; "
-                    "PyTorch raises RuntimeError 'expected Variable or None (got list)'")
+@same_error()
 def function_returning_a_list_as_gradient(lib):
     backward_through(lib, doubling(lib, lambda ctx, g: [g]))
 
 
-@same_error(differs="clgrad raises AttributeError \"'float' object has no attribute '_shape'\"; "
-                    "PyTorch raises RuntimeError 'expected Variable or None (got float)'")
+@same_error()
 def function_returning_a_number_as_gradient(lib):
     backward_through(lib, doubling(lib, lambda ctx, g: 2.0))
 
 
-@same_error(differs="clgrad raises AttributeError \"'numpy.ndarray' object has no attribute "
-                    "'_shape'\"; PyTorch raises RuntimeError 'expected Variable or None (got "
-                    "numpy.ndarray)'")
+@same_error()
 def function_returning_an_ndarray_as_gradient(lib):
     backward_through(lib, doubling(lib, lambda ctx, g: np.ones(2)))
 
@@ -514,42 +495,28 @@ def backward_broadcastable_gradient(lib):
     (f64(lib, [[1.0, 2.0]]) * 2).backward(lib.ones(2, dtype=lib.float64))
 
 
-@similar_error(TypeError, "'float' object is not iterable",
-               differs="clgrad raises AttributeError \"'float' object has no attribute "
-                       "'_shape'\"; PyTorch raises TypeError \"'float' object is not "
-                       "iterable\"")
+@similar_error(TypeError, "'float' object is not iterable")
 def backward_gradient_a_number(lib):
     (f64(lib, [1.0]) * 2).sum().backward(2.0)
 
 
-@similar_error(TypeError, "gradients can be either Tensors or None, but got float",
-               differs="clgrad raises AttributeError \"'list' object has no attribute "
-                       "'_shape'\"; PyTorch raises TypeError 'gradients can be either Tensors "
-                       "or None, but got float'")
+@similar_error(TypeError, "gradients can be either Tensors or None, but got float")
 def backward_gradient_a_list_of_numbers(lib):
     (f64(lib, [1.0, 2.0]) * 2).backward([1.0, 1.0])
 
 
-@similar_error(TypeError, "gradients can be either Tensors or None",
-               differs="clgrad raises AttributeError \"'numpy.ndarray' object has no attribute "
-                       "'_shape'\"; PyTorch raises TypeError 'gradients can be either Tensors "
-                       "or None, but got float64'")
+@similar_error(TypeError, "gradients can be either Tensors or None")
 def backward_gradient_an_ndarray(lib):
     (f64(lib, [1.0, 2.0]) * 2).backward(np.ones(2))
 
 
-@similar_error(RuntimeError, "requires_grad=False",
-               differs="clgrad accepts it and computes nothing; PyTorch raises RuntimeError "
-                       "\"can't retain_grad on Tensor that has requires_grad=False\"")
+@similar_error(RuntimeError, "requires_grad=False")
 def backward_inputs_not_requiring_grad(lib):
     x, c = f64(lib, [1.0]), f64(lib, [2.0], requires_grad=False)
     (x * c).sum().backward(inputs=[c])
 
 
-@similar_error(RuntimeError, "all inputs have to be Tensors",
-               differs="clgrad raises AttributeError \"'float' object has no attribute "
-                       "'_base'\"; PyTorch raises RuntimeError 'all inputs have to be Tensors or "
-                       "GradientEdges, but got float'")
+@similar_error(RuntimeError, "all inputs have to be Tensors")
 def backward_inputs_holding_a_number(lib):
     (f64(lib, [1.0]) * 2).sum().backward(inputs=[1.0])
 
@@ -577,27 +544,18 @@ def grad_grad_outputs_of_another_shape(lib):
     lib.autograd.grad(x * 2, [x], grad_outputs=lib.ones(3, dtype=lib.float64))
 
 
-@similar_error(TypeError, "gradients can be either Tensors or None, but got float",
-               differs="clgrad raises AttributeError \"'float' object has no attribute "
-                       "'_shape'\"; PyTorch raises TypeError 'gradients can be either Tensors "
-                       "or None, but got float'")
+@similar_error(TypeError, "gradients can be either Tensors or None, but got float")
 def grad_grad_outputs_a_list_of_numbers(lib):
     x = f64(lib, [1.0])
     lib.autograd.grad((x * 2).sum(), x, grad_outputs=[1.0])
 
 
-@similar_error(AssertionError, "Expected output to be a",
-               differs="clgrad raises AttributeError \"'float' object has no attribute "
-                       "'requires_grad'\"; PyTorch raises AssertionError 'Expected output to be "
-                       "a torch.Tensor'")
+@similar_error(AssertionError, "Expected output to be a")
 def grad_outputs_a_list_of_numbers(lib):
     lib.autograd.grad([1.0, 2.0], [f64(lib, [1.0])])
 
 
-@similar_error(RuntimeError, "all inputs have to be Tensors",
-               differs="clgrad raises AttributeError \"'float' object has no attribute "
-                       "'requires_grad'\"; PyTorch raises RuntimeError 'all inputs have to be "
-                       "Tensors or GradientEdges, but got float'")
+@similar_error(RuntimeError, "all inputs have to be Tensors")
 def grad_inputs_holding_a_number(lib):
     x = f64(lib, [1.0])
     lib.autograd.grad((x * 2).sum(), [x, 1.0])
@@ -749,8 +707,7 @@ def test_similar_error_to_pytorch(case, lib):
 
 
 # -- misuse PyTorch accepts: backward and autograd.grad ------------------------------------------
-@libs("clgrad frees every node after the first backward and raises 'Trying to backward through "
-      "the graph a second time'; PyTorch runs again where the graph saved no tensor")
+@libs()
 def test_backward_twice_through_a_graph_that_saved_nothing(lib):
     x = f64(lib, [1.0, 2.0])
     y = (x + 1).sum()
@@ -768,8 +725,7 @@ def test_gradient_of_another_dtype_is_cast_to_the_output_dtype(lib, dtype):
     assert x.grad.dtype == lib.float64 and values(x.grad) == [2.0, 2.0]
 
 
-@libs("clgrad raises AttributeError \"'list' object has no attribute '_shape'\"; PyTorch takes "
-      "a list holding the gradient tensor")
+@libs()
 def test_gradient_in_a_list(lib):
     x = f64(lib, [1.0, 2.0])
     (x * 2).backward([lib.full((2,), 3.0, dtype=lib.float64)])
@@ -851,8 +807,7 @@ def test_requires_grad_flags_pytorch_allows(lib):
     assert y.requires_grad_() is y and y.requires_grad and not y.is_leaf
 
 
-@libs("clgrad still accumulates into x.grad; PyTorch's AccumulateGrad skips a leaf whose "
-      "requires_grad was turned off after the graph was recorded (x.grad stays None)")
+@libs()
 def test_requires_grad_turned_off_after_recording_stops_accumulation(lib):
     x = f64(lib, [1.0, 2.0])
     y = (x * 2).sum()
@@ -965,8 +920,7 @@ def test_detach__on_a_leaf_stops_its_grad(lib):
 
 
 # -- ... custom Functions -----------------------------------------------------------------------
-@libs("clgrad raises 'function BadBackward returned an incorrect number of gradients (expected "
-      "1, got 3)'; PyTorch drops trailing None gradients beyond the inputs")
+@libs()
 def test_function_extra_trailing_none_gradients_are_dropped(lib):
     grad = backward_through(lib, doubling(lib, lambda ctx, g: (g * 2, None, None)))
     assert values(grad) == [2.0, 2.0]
@@ -1000,8 +954,7 @@ def test_function_forward_returning_a_list_returns_it_unrecorded(lib):
     assert type(out) is list and [t.requires_grad for t in out] == [False, False]
 
 
-@libs("clgrad raises TypeError 'cannot unpack non-iterable NoneType object' making a zero "
-      "gradient for the number output; PyTorch passes None for it to backward")
+@libs()
 def test_function_forward_returning_a_tensor_and_a_number(lib):
     seen = []
 
