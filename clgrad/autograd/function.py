@@ -47,6 +47,11 @@ class Node:
 
     # -- the ctx API ----------------------------------------------------------------------
     def save_for_backward(self, *tensors) -> None:
+        if not getattr(self, "_function", Function)._pad_grads:    # a custom Function's ctx
+            for i, t in enumerate(tensors):
+                if t is not None and not isinstance(t, Tensor):
+                    raise TypeError(f"save_for_backward can only save variables, but argument "
+                                    f"{i} is of type {type(t).__name__}")
         self._saved = tensors
         self._versions = tuple(t._vc.version if isinstance(t, Tensor) else None
                                for t in tensors)
@@ -73,6 +78,10 @@ class Node:
         return tuple(saved)
 
     def mark_dirty(self, *tensors) -> None:
+        for i, t in enumerate(tensors):
+            if not isinstance(t, Tensor):
+                raise RuntimeError(f"mark_dirty can only accept variables, but argument {i} is "  # noqa: TRY004
+                                   f"of type {type(t).__name__}")
         self._dirty = tensors
 
     def mark_non_differentiable(self, *tensors) -> None:
@@ -225,6 +234,10 @@ def _record(ctx: Node, args, outputs):
     ctx._output_meta = tuple((o._shape, o.dtype, o._storage.device) if isinstance(o, Tensor)
                              else None for o in outs)
     dirty = ctx._dirty
+    if any(not any(d is o for o in outs) for d in dirty):
+        raise RuntimeError("Some elements marked as dirty during the forward method were not "
+                           "returned as output. The inputs that are modified inplace must all "
+                           "be outputs of the Function.")
     result = []
     for i, out in enumerate(outs):
         if isinstance(out, Tensor):

@@ -78,7 +78,10 @@ class set_grad_enabled(_Mode):
     """Set grad mode now (a plain call) or for a `with` block / decorated function."""
 
     def __init__(self, mode: bool):
-        self.mode = bool(mode)
+        if not isinstance(mode, bool):
+            raise TypeError(f"set_grad_enabled(): argument 'enabled' (position 1) must be bool, "
+                            f"not {type(mode).__name__}")
+        self.mode = mode
         self._prev = is_grad_enabled()
         _set(self.mode)
 

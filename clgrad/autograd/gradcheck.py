@@ -6,6 +6,8 @@ per output element, and the two must agree within atol + rtol * |numerical|.
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from ..tensor.tensor import Tensor
@@ -14,6 +16,21 @@ from .binding import grad
 
 class GradcheckError(RuntimeError):
     """Raised by gradcheck when the analytical and numerical Jacobians differ."""
+
+
+def _check_inputs(inputs) -> None:
+    """PyTorch's checks: some input requires grad, and those that do are double precision
+    (a warning: single precision differences will likely fail)."""
+    wanted = [(i, x) for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
+    if not wanted:
+        raise ValueError("gradcheck expects at least one input tensor to require gradient, but "
+                         "none of them have requires_grad=True.")
+    for i, x in wanted:
+        if x.dtype.name != "float64":
+            warnings.warn(f"Input #{i} requires gradient and is not a double precision floating "
+                          "point or complex. This check will likely fail if all the inputs are "
+                          "not of double precision floating point or complex. ", UserWarning,
+                          stacklevel=3)
 
 
 def _outputs(func, inputs) -> tuple:
@@ -66,6 +83,7 @@ def gradcheck(func, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: floa
               raise_exception: bool = True, **_ignored) -> bool:
     """Check func's gradients with respect to every input that requires grad."""
     inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+    _check_inputs(inputs)
     outputs = _outputs(func, inputs)
     for i, x in enumerate(inputs):
         if not isinstance(x, Tensor) or not x.requires_grad:

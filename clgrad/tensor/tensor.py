@@ -205,6 +205,8 @@ class Tensor:
     @grad.setter
     def grad(self, value) -> None:
         if value is not None:
+            if value is self:
+                raise RuntimeError("can't assign Variable as its own grad")
             if not isinstance(value, Tensor):
                 raise TypeError(f"assigned grad expected to be a Tensor or None but got grad "
                                 f"of type {type(value).__name__}")
@@ -272,6 +274,11 @@ class Tensor:
             raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is "
                                f"{len(self._shape)}D")
         return self.transpose(0, -1) if len(self._shape) == 2 else self
+
+
+    @grad.deleter
+    def grad(self) -> None:
+        self._grad = None
 
     @property
     def T(self) -> Tensor:
@@ -398,6 +405,8 @@ class Tensor:
         return t
 
     def detach_(self) -> Tensor:
+        if self._base is not None:
+            raise RuntimeError("Can't detach views in-place. Use detach() instead.")
         self.grad_fn = None
         self._requires_grad = False
         return self
@@ -415,12 +424,18 @@ class Tensor:
         """Make this tensor use `value`'s storage and layout (its autograd state stays)."""
         if not isinstance(value, Tensor):
             raise TypeError(f"data must be a Tensor, not {type(value).__name__}")
+        if self._requires_grad and not value.dtype.is_floating_point:
+            raise RuntimeError("data set to a tensor that requires gradients must be floating "
+                               "point or complex dtype")
         self._storage, self._shape, self._stride = value._storage, value._shape, value._stride
         self._offset, self.dtype, self._numel = value._offset, value.dtype, value._numel
         self._contig = value._contig
         self._vc = VersionCounter(self._vc.version)     # it keeps its own counter (PyTorch)
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        if not isinstance(requires_grad, bool):
+            raise TypeError(f"requires_grad_(): argument 'requires_grad' (position 1) must be "
+                            f"bool, not {type(requires_grad).__name__}")
         if not requires_grad and self.grad_fn is not None:
             raise RuntimeError("you can only change requires_grad flags of leaf variables. If "
                                "you want to use a computed variable in a subgraph that doesn't "
@@ -438,8 +453,15 @@ class Tensor:
 
     @requires_grad.setter
     def requires_grad(self, value: bool) -> None:
+        if not isinstance(value, bool):
+            raise RuntimeError("requires_grad must be a bool")  # noqa: TRY004 (PyTorch's)
         if not (value and self.grad_fn is not None):
             self.requires_grad_(value)
+
+    @property
+    def retains_grad(self) -> bool:
+        """Whether retain_grad() was called on this non-leaf tensor."""
+        return self._retains_grad
 
     # -- copies ------------------------------------------------------------------------------
     def contiguous(self, memory_format=None) -> Tensor:

@@ -261,16 +261,12 @@ def hook_returning_a_list_on_a_leaf(lib):
     hooked(lib, lambda g: [1.0, 1.0], leaf=True)
 
 
-@same_error(differs="clgrad silently casts the float32 hook result back to float64; PyTorch "
-                    "raises \"hook '<lambda>' has changed the type of value (was "
-                    "torch.DoubleTensor got torch.FloatTensor)\"")
+@similar_error(RuntimeError, r"hook '<lambda>' has changed the type of value")
 def hook_changing_the_dtype_of_a_non_leaf_grad(lib):
     hooked(lib, lambda g: g.float(), leaf=False)
 
 
-@same_error(differs="clgrad silently gives the float64 leaf a float32 .grad; PyTorch raises "
-                    "\"hook '<lambda>' has changed the type of value (was torch.DoubleTensor got "
-                    "torch.FloatTensor)\"")
+@similar_error(RuntimeError, r"hook '<lambda>' has changed the type of value")
 def hook_changing_the_dtype_of_a_leaf_grad(lib):
     hooked(lib, lambda g: g.float(), leaf=True)
 
@@ -286,8 +282,7 @@ def requires_grad_false_on_a_non_leaf(lib):
     (f64(lib, [1.0]) * 2).requires_grad_(False)
 
 
-@same_error(differs="clgrad stores 1 as requires_grad; PyTorch raises RuntimeError "
-                    "'requires_grad must be a bool'")
+@same_error()
 def requires_grad_set_to_an_int(lib):
     f64(lib, [1.0], requires_grad=False).requires_grad = 1
 
@@ -302,28 +297,23 @@ def grad_set_to_a_list(lib):
     f64(lib, [1.0]).grad = [1.0]
 
 
-@same_error(differs="clgrad accepts x.grad = x; PyTorch raises RuntimeError \"can't assign "
-                    "Variable as its own grad\"")
+@same_error()
 def grad_set_to_the_tensor_itself(lib):
     x = f64(lib, [1.0])
     x.grad = x
 
 
-@same_error(differs="clgrad makes an int64 tensor that requires grad; PyTorch raises "
-                    "RuntimeError 'data set to a tensor that requires gradients must be floating "
-                    "point or complex dtype'")
+@same_error()
 def data_set_to_an_integer_tensor(lib):
     f64(lib, [1.0, 2.0]).data = lib.ones(2, dtype=lib.int64)
 
 
-@same_error(differs="clgrad detaches the view in place; PyTorch raises RuntimeError \"Can't "
-                    "detach views in-place. Use detach() instead. ...\"")
+@similar_error(RuntimeError, r"Can't detach views in-place\. Use detach\(\) instead\.")
 def detach__on_a_view_of_a_non_leaf(lib):
     (f64(lib, [1.0, 2.0]) * 2)[0:1].detach_()
 
 
-@same_error(differs="clgrad detaches the view in place; PyTorch raises RuntimeError \"Can't "
-                    "detach views in-place. Use detach() instead. ...\"")
+@similar_error(RuntimeError, r"Can't detach views in-place\. Use detach\(\) instead\.")
 def detach__on_a_view_of_a_leaf(lib):
     f64(lib, [1.0, 2.0])[0:1].detach_()
 
@@ -428,29 +418,23 @@ def function_saved_tensors_after_backward(lib):
     return y.grad_fn.saved_tensors
 
 
-@same_error(differs="clgrad accepts it; PyTorch raises TypeError 'save_for_backward can only "
-                    "save variables, but argument 1 is of type float'")
+@same_error()
 def function_save_for_backward_of_a_number(lib):
     saving(lib, 3.0).apply(f64(lib, [1.0]))
 
 
-@same_error(differs="clgrad accepts it; PyTorch raises TypeError 'save_for_backward can only "
-                    "save variables, but argument 1 is of type list'")
+@same_error()
 def function_save_for_backward_of_a_list(lib):
     saving(lib, [1.0]).apply(f64(lib, [1.0]))
 
 
-@same_error(differs="clgrad accepts it; PyTorch raises RuntimeError 'Some elements marked as "
-                    "dirty during the forward method were not returned as output. The inputs "
-                    "that are modified inplace must all be outputs of the Function.'")
+@same_error()
 def function_mark_dirty_of_an_input_not_returned(lib):
     marking_dirty(lib, lambda a: a, lambda a, m: a * 2).apply(f64(lib, [1.0]) * 1)
 
 
 # -- ... gradcheck, grad mode --------------------------------------------------------------------
-@same_error(differs="clgrad returns True; PyTorch raises ValueError 'gradcheck expects at "
-                    "least one input tensor to require gradient, but none of them have "
-                    "requires_grad=True.'")
+@same_error()
 def gradcheck_with_no_input_requiring_grad(lib):
     lib.autograd.gradcheck(lambda t: t * 2, (f64(lib, [1.0], requires_grad=False),))
 
@@ -572,10 +556,7 @@ def requires_grad__on_a_bool_tensor(lib):
     lib.ones(2, dtype=lib.bool).requires_grad_(True)
 
 
-@similar_error(TypeError, "must be bool",
-               differs="clgrad stores 'yes' as requires_grad; PyTorch raises TypeError "
-                       "\"requires_grad_(): argument 'requires_grad' (position 1) must be bool, "
-                       "not str\"")
+@similar_error(TypeError, "must be bool")
 def requires_grad__with_a_string(lib):
     f64(lib, [1.0], requires_grad=False).requires_grad_("yes")
 
@@ -641,9 +622,7 @@ def function_mark_dirty_of_a_leaf(lib):
     marking_dirty(lib, lambda a: a, lambda a, m: a).apply(f64(lib, [1.0]))
 
 
-@similar_error(RuntimeError, "mark_dirty can only accept variables",
-               differs="clgrad accepts ctx.mark_dirty(3); PyTorch raises RuntimeError "
-                       "'mark_dirty can only accept variables, but argument ...'")
+@similar_error(RuntimeError, "mark_dirty can only accept variables")
 def function_mark_dirty_of_a_number(lib):
     marking_dirty(lib, lambda a: 3, lambda a, m: a * 2).apply(f64(lib, [1.0]))
 
@@ -654,19 +633,13 @@ def gradcheck_of_a_wrong_backward(lib):
     lib.autograd.gradcheck(doubling(lib, lambda ctx, g: g * 3).apply, (f64(lib, [1.0, 2.0]),))
 
 
-@similar_error(TypeError, "must be bool",
-               differs="clgrad takes 'no' as True; PyTorch raises TypeError "
-                       "\"set_grad_enabled(): argument 'enabled' (position 1) must be bool, not "
-                       "str\"")
+@similar_error(TypeError, "must be bool")
 def set_grad_enabled_with_a_string(lib):
     with lib.set_grad_enabled("no"):
         pass
 
 
-@similar_error(TypeError, "must be bool",
-               differs="clgrad takes None as False; PyTorch raises TypeError "
-                       "\"set_grad_enabled(): argument 'enabled' (position 1) must be bool, not "
-                       "NoneType\"")
+@similar_error(TypeError, "must be bool")
 def set_grad_enabled_with_none(lib):
     with lib.set_grad_enabled(None):
         pass
@@ -779,8 +752,7 @@ def test_backward_with_create_graph_warns_about_the_reference_cycle(lib):
 
 
 # -- ... requires_grad, retain_grad, .grad, detach_ ---------------------------------------------
-@libs("clgrad has no Tensor.retains_grad (AttributeError); PyTorch's is False on leaves and "
-      "True on non-leaves after retain_grad()")
+@libs()
 def test_retains_grad_flag(lib):
     x = f64(lib, [1.0, 2.0])
     y = x * 2
@@ -857,8 +829,7 @@ def test_grad_on_another_device_is_refused_as_pytorch_refuses_meta():
         assert x.grad is None
 
 
-@libs("clgrad raises AttributeError 'property 'grad' of 'Tensor' object has no deleter'; "
-      "PyTorch's `del x.grad` sets it to None")
+@libs()
 def test_deleting_grad_sets_it_to_none(lib):
     x = f64(lib, [1.0])
     (x * 2).sum().backward()
@@ -1050,8 +1021,7 @@ def test_gradcheck_without_raising_returns_false(lib):
                                   raise_exception=False) is False
 
 
-@libs("clgrad does not warn; PyTorch warns (UserWarning) 'Input #0 requires gradient and is not "
-      "a double precision floating point or complex'")
+@libs()
 def test_gradcheck_of_float32_inputs_warns(lib):
     x = lib.tensor([1.0, 2.0], requires_grad=True)
     with pytest.warns(UserWarning, match="is not a double precision floating point"):
