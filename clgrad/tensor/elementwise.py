@@ -47,7 +47,9 @@ class Op:
         # and overflows floats to inf.
         self.strict_scalars = strict_scalars
         self.bool_as = bool_as          # the dtype bool inputs compute in (square: int64)
-        self.vector = vector            # float_expr is valid on OpenCL vectors (builtins)
+        # float_expr is valid on OpenCL vectors (builtins): True, or a C condition over the
+        # vectors for when it is (other vectors go element by element)
+        self.vector = vector
         self._types = dt.register_cache({})  # operand signature -> (compute, result) dtypes
 
     def types(self, signature, operands):
@@ -279,7 +281,7 @@ def _compile(op, key, device):
         device, key, "elementwise.cl", kname, scalar_dtypes,
         out_type=result.ctype, out_bool=result is dt.bool_, ct=ct, operands=operands,
         expr=expr, ndim=ndim, idx=idx, helpers=[h for h in op.helpers if h in expr],
-        chunk=device.chunk, vw=vw,
+        chunk=device.chunk, vw=vw, guard=op.vector if vw and op.vector is not True else "",
         fp64=any(d is dt.float64 for d in used), fp16=any(d is dt.float16 for d in used))
 
 

@@ -20,6 +20,8 @@
 ##               builtins and arithmetic) runs on ct-vectors of vw elements, loaded and stored
 ##               with vload/vstore. pocl vectorises builtins such as log, sin, erf, atan2
 ##               only when written on vectors: 5-15x faster there.
+##   guard       "" or a C condition over the vectors a0, a1, ...: a vector failing it is
+##               computed element by element (lanes a vector builtin may get wrong)
 ##   fp64, fp16  enable the double / half extensions
 <%include file="extensions.cl" args="fp64=fp64, fp16=fp16"/>
 
@@ -144,6 +146,23 @@ __kernel void ${name}(
             const ${vt}${vw} a${k} = vload${vw}(0, in${k} + off${k} + i);
 %       endif
 %     endfor
+%     if guard:
+            if (!(${guard})) {
+                for (${idx} j = i; j < i + ${vw}; ++j) {
+%       for k, (kind, st, vt) in enumerate(operands):
+%         if kind == "scalar":
+                    const ${vt} a${k} = s${k};
+%         elif kind == "one":
+                    const ${vt} a${k} = (${vt})in${k}[off${k}];
+%         else:
+                    const ${vt} a${k} = (${vt})in${k}[off${k} + j];
+%         endif
+%       endfor
+                    out[out_off + j] = (${out_type})(${expr});
+                }
+                continue;
+            }
+%     endif
             vstore${vw}((${ct}${vw})(${expr}), 0, out + out_off + i);
         }
         return;
