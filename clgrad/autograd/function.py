@@ -32,6 +32,7 @@ class Node:
     _saved_outputs = None        # saved index -> output number, for outputs saved
     _versions = ()
     _freed = False
+    _in_forward = False
     _pre_hooks = None            # output number -> [hook(grad) -> grad or None]
     _non_differentiable = ()
     _dirty = ()
@@ -60,6 +61,8 @@ class Node:
     def saved_tensors(self) -> tuple:
         if self._freed:
             raise RuntimeError(FREED)
+        if self._in_forward:
+            return ()
         for t, version in zip(self._saved, self._versions):
             if isinstance(t, Tensor) and t._vc.version != version:
                 raise RuntimeError(
@@ -197,16 +200,17 @@ class Function(metaclass=FunctionMeta):
     @classmethod
     def apply(cls, *args, **kwargs):
         ctx = cls._node_class()
-        record = is_grad_enabled() and any(
-            isinstance(a, Tensor) and a.requires_grad for a in args)
-        ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad and record
-                                     for a in args)
+        # as PyTorch: whether each input requires grad, grad mode or not
+        ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+        record = is_grad_enabled() and any(ctx.needs_input_grad)
         prev = is_grad_enabled()
         _set(False)
+        ctx._in_forward = True            # saved_tensors is empty until forward returns
         try:
             outputs = cls.forward(ctx, *args, **kwargs)
         finally:
             _set(prev)
+            ctx._in_forward = False
         if not record:
             return outputs
         return _record(ctx, args, outputs)

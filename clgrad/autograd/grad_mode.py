@@ -6,6 +6,7 @@ managers and as decorators.
 from __future__ import annotations
 
 import functools
+import inspect
 import threading
 
 _local = threading.local()
@@ -43,6 +44,8 @@ class _Mode:
 
     def __call__(self, fn):
         mode = self.mode
+        if inspect.isgeneratorfunction(fn):
+            return _generator_under(mode, fn)
 
         @functools.wraps(fn)
         def run(*args, **kwargs):
@@ -53,6 +56,26 @@ class _Mode:
             finally:
                 _set(prev)
         return run
+
+
+def _generator_under(mode: bool, fn):
+    """A generator function whose body runs under grad mode `mode` at every resumption (the
+    caller's mode is back between them), as PyTorch's decorators do."""
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        gen = fn(*args, **kwargs)
+        sent = None
+        while True:
+            prev = is_grad_enabled()
+            _set(mode)
+            try:
+                item = gen.send(sent)
+            except StopIteration as stop:
+                return stop.value
+            finally:
+                _set(prev)
+            sent = yield item
+    return run
 
 
 class no_grad(_Mode):
