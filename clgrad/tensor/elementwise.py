@@ -12,7 +12,7 @@ import numpy as np
 
 from ..runtime import program
 from . import dtype as dt
-from .shape import broadcast_shapes, broadcast_strides, collapse
+from .shape import Size, broadcast_shapes, broadcast_strides, collapse, contiguous_strides
 
 # 32-bit kernel indices while every offset, plus a work-item's chunk and the launch padding,
 # stays below 2**31 (storage sizes in bytes bound the element counts).
@@ -154,24 +154,24 @@ def _check_out(op, out, shape, result, device, unsafe, fill):
 
 
 def resize_out(out, shape, name: str = "", stacklevel: int = 4, fresh=None) -> None:
-    """Give an out= tensor new storage of `shape` (`fresh`'s, if given), as PyTorch resizes
-    out= tensors (with its warning when `out` had elements); `name` prefixes the warning."""
+    """Resize an out= tensor to `shape` as PyTorch's resize_ does (with its warning when `out`
+    had elements; `name` prefixes it): contiguous strides from its storage offset in the same
+    storage, grown when too small, so a view of a larger tensor is written in place. `fresh`,
+    a result computed elsewhere, is then copied in."""
     if out._numel:
         warnings.warn(f"{name + ': ' if name else ''}An output with one or more elements was "
                       f"resized since it had shape {list(out._shape)}, which does not match the "
                       f"required output shape {list(shape)}.", UserWarning,
                       stacklevel=stacklevel)
-    if fresh is None:
-        fresh = Tensor._empty(tuple(shape), out.dtype, out._storage.device)
-    # the new storage continues the old one's version count: a graph that saved `out` sees
-    # it changed
-    if out._vc is out._storage:
-        fresh._storage.version = out._storage.version + 1
-        out._vc = fresh._storage
-    else:
-        out._vc.version += 1
-    out._storage, out._shape, out._stride = fresh._storage, fresh._shape, fresh._stride
-    out._offset, out._numel, out._contig = 0, fresh._numel, True
+    n = 1
+    for s in shape:
+        n *= s
+    out._storage.grow((out._offset + n) * out.dtype.itemsize)
+    out._shape, out._stride = Size(shape), contiguous_strides(shape)
+    out._numel, out._contig = n, True
+    out._written()                 # a graph that saved `out` sees it changed
+    if fresh is not None and n:
+        out.copy_(fresh)
 
 
 def _unalias(operands, out):

@@ -95,6 +95,19 @@ class Storage:
             cl.enqueue_copy(self.device.queue, self.buffer, np.ascontiguousarray(data),
                             dst_offset=offset, is_blocking=True)
 
+    def grow(self, nbytes: int) -> None:
+        """Make the storage at least `nbytes` long, keeping its bytes (PyTorch's storage
+        resize: every tensor over it sees the new buffer). NumPy-backed storages can't."""
+        if nbytes <= self.nbytes:
+            return
+        if self._keep is not None:
+            raise RuntimeError("Trying to resize storage that is not resizable")
+        buffer = self.device.allocator.allocate(nbytes)
+        if self.nbytes:
+            cl.enqueue_copy(self.device.queue, buffer, self.buffer, byte_count=self.nbytes)
+        self.buffer, self.nbytes, self._host = buffer, nbytes, None
+        self.untracked += 1
+
     def size(self) -> int:
         return self.nbytes
 

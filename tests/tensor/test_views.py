@@ -4,6 +4,8 @@ Every view is checked four ways: values equal NumPy's for the same op; shape, st
 storage_offset() equal PyTorch's (when installed); the view shares its base's storage; and
 writing through the view changes exactly the base elements NumPy says it covers.
 """
+import warnings
+
 import numpy as np
 import pytest
 
@@ -485,3 +487,37 @@ def test_advanced_indexing_copies_where_basic_indexing_views(name, op, rng):
 def test_unbind_0d_error_names_the_dimension():
     with pytest.raises(IndexError, match="[Dd]imension"):
         clgrad.arange(3)[0].unbind()
+
+
+# -- out= of another shape: PyTorch's resize_ keeps the storage and offset -------------------
+OUT_RESIZES = {
+    "add": lambda lib, out: lib.add(lib.ones(2, 2), lib.ones(2, 2), out=out),
+    "add-grows": lambda lib, out: lib.add(lib.ones(8), lib.ones(8), out=out),
+    "mm": lambda lib, out: lib.mm(lib.ones(2, 3), lib.ones(3, 2), out=out),
+    "sum": lambda lib, out: lib.sum(lib.ones(2, 3), 0, out=out),
+    "cat": lambda lib, out: lib.cat([lib.ones(2), lib.ones(3)], out=out),
+    "factory": lambda lib, out: lib.ones(5, out=out),
+}
+
+
+@pytest.mark.parametrize("view", ["column", "last-row"])
+@pytest.mark.parametrize("name", OUT_RESIZES)
+def test_out_of_another_shape_is_resized_within_its_storage(name, view):
+    """A view given as out= is resized in place in its base's storage (which grows when too
+    small), so the base sees the result, as in PyTorch."""
+    torch = pytest.importorskip("torch")
+    got = {}
+    for lib in (clgrad, torch):
+        base = lib.arange(16.0).reshape(4, 4)
+        out = base[:, 1] if view == "column" else base[3]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            OUT_RESIZES[name](lib, out)
+        got[lib] = (out.tolist(), base.tolist(), out.stride(), out.storage_offset())
+    assert got[clgrad] == got[torch]
+
+
+def test_out_backed_by_numpy_cannot_grow():
+    out = clgrad.from_numpy(np.zeros(2, np.float32))
+    with pytest.raises(RuntimeError, match="Trying to resize storage that is not resizable"):
+        clgrad.add(clgrad.ones(5), 1, out=out)
