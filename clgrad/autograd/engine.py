@@ -14,7 +14,8 @@ import sys
 from ..tensor.elementwise import run
 from ..tensor.ops import OPS
 from ..tensor.reduce import sum_dims
-from ..tensor.shape import Size, contiguous_strides
+from ..tensor.shape import Size, contiguous_strides, dense_strides
+from ..tensor.storage import Storage
 from ..tensor.tensor import Tensor
 from .function import AccumulateGrad, edge
 from .grad_mode import _set, is_grad_enabled
@@ -246,15 +247,33 @@ def _accumulate(t: Tensor, g: Tensor, create_graph: bool) -> None:
                 g, fresh = whole, True
         if g._requires_grad and not create_graph:
             g = g.detach()
-        # copies are laid out like the parameter (dense, row-major for a contiguous one), as
-        # PyTorch's AccumulateGrad does: a transposed view's gradient (x @ W.T) is not kept
-        # transposed, so optimizers read it in place
-        t._grad = g if fresh else (g.contiguous() if t._contig and not g._contig
-                                   else g.clone())
+        # .grad is laid out like the parameter (PyTorch's layout contract): its strides for a
+        # dense one, row-major otherwise. A transposed view's gradient (x @ W.T) is not kept
+        # transposed, so optimizers read it in place.
+        strides = _grad_strides(t)
+        if fresh and g._stride != strides and any(
+                n > 1 and a != b for n, a, b in zip(g._shape, g._stride, strides)):
+            fresh = False
+        if fresh:
+            t._grad = g
+        elif create_graph:
+            t._grad = g.clone()
+        else:
+            out = Tensor._make(Storage(g._storage.device, t._numel * g.dtype.itemsize),
+                               t._shape, strides, 0, g.dtype)
+            t._grad = run(OPS["copy"], (g,), out=out, unsafe=True)
     elif create_graph:
         t._grad = t._grad + g
     else:
         run(OPS["add"], (t._grad, g), out=t._grad)      # t.grad += g: nothing to record
+
+
+def _grad_strides(t: Tensor) -> tuple:
+    """The strides t.grad gets: t's own where t is dense (a permuted contiguous layout),
+    contiguous ones otherwise."""
+    if t._contig:
+        return t._stride
+    return dense_strides(t._shape, t._stride) or contiguous_strides(t._shape)
 
 
 def _unshared_alias(g: Tensor):

@@ -2,6 +2,7 @@
 through the double transpose of x @ W.T's weight gradient); anything someone else can see is
 copied, laid out like the parameter."""
 import numpy as np
+import pytest
 
 import clgrad
 from clgrad import nn
@@ -39,3 +40,23 @@ def test_accumulates_across_backwards():
     for _ in range(3):
         (x @ w.t()).sum().backward()
     np.testing.assert_allclose(w.grad.numpy(), np.full((3, 2), 15.0))
+
+
+@pytest.mark.parametrize("make", [
+    lambda lib: lib.ones(3, 4).t(),                     # dense, transposed
+    lambda lib: lib.ones(2, 3, 4).permute(2, 0, 1),     # dense, permuted
+    lambda lib: lib.ones(4, 6)[:, ::2],                 # not dense: contiguous .grad
+    lambda lib: lib.ones(1, 5).expand(1, 5),            # size-1 dim with any stride
+])
+@pytest.mark.parametrize("expr", [lambda p: p * 2, lambda p: p.t().contiguous().t() * 2
+                                  if p.dim() == 2 else p.contiguous() * 2])
+def test_grad_of_a_strided_parameter_has_pytorchs_layout(make, expr):
+    """PyTorch's layout contract: a dense parameter's .grad has its strides, any other's is
+    contiguous, whether the gradient was stolen or copied."""
+    torch = pytest.importorskip("torch")
+    got = {}
+    for lib in (clgrad, torch):
+        p = make(lib).detach().requires_grad_()
+        expr(p).sum().backward()
+        got[lib] = (p.grad.stride(), p.grad.tolist())
+    assert got[clgrad] == got[torch]
