@@ -147,10 +147,13 @@ def _hooked(hook, g: Tensor, result):
 
 def _apply(node, grads: list) -> tuple:
     """Run node's backward; check and reduce each input gradient to the input's shape."""
+    if node._freed:
+        from .function import FREED
+        raise RuntimeError(FREED)
     if node.materialize_grads and any(g is None for g in grads):
         grads = [g if g is not None or node._output_meta[nr] is None   # non-tensor output
                  else _zeros_for(node, nr) for nr, g in enumerate(grads)]
-    result = node.apply(*grads)           # a freed node raises there if it needs what it saved
+    result = node.apply(*grads)
     n = len(node.next_functions)
     if len(result) > n and all(g is None for g in result[n:]):
         result = result[:n]               # trailing Nones for nothing: PyTorch drops them
@@ -280,7 +283,7 @@ def _unshared_alias(g: Tensor):
     """The base of view `g` when `g` is all of it (same shape, strides and offset: a double
     transpose) and only the engine holds either, so the base may be taken as the gradient;
     else None. The base is referenced by g._base, `base` and getrefcount's argument; the
-    storage by both tensors (_storage and _vc each), `st` and the argument."""
+    storage by both tensors, `st` and the argument."""
     base, st = g._base, g._storage
     if (base._shape != g._shape or base._stride != g._stride or base._offset != g._offset
             or base._base is not None or base._requires_grad):
@@ -288,16 +291,16 @@ def _unshared_alias(g: Tensor):
     if (g._contig and g._offset == 0 and not st.shared
             and g._numel * g.dtype.itemsize == st.nbytes
             and sys.getrefcount(g) <= _ENGINE_REFS and sys.getrefcount(base) <= 3
-            and sys.getrefcount(st) <= 6):
+            and sys.getrefcount(st) <= 4):
         return base
     return None
 
 
 def _unshared(g: Tensor) -> bool:
     """Whether `g` owns all of its storage and only the engine refers to it (the caller's
-    list slot and argument, and this call's; the storage: g's _storage and _vc, `st` and
-    getrefcount's): PyTorch's test for stealing a gradient."""
+    list slot and argument, and this call's; the storage: g, `st` and getrefcount's):
+    PyTorch's test for stealing a gradient."""
     st = g._storage
     return (g._contig and g._offset == 0 and g._base is None and not st.shared
             and g._numel * g.dtype.itemsize == st.nbytes
-            and sys.getrefcount(g) <= _ENGINE_REFS and sys.getrefcount(st) <= 4)
+            and sys.getrefcount(g) <= _ENGINE_REFS and sys.getrefcount(st) <= 3)

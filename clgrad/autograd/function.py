@@ -32,6 +32,7 @@ class Node:
     _saved_outputs = None        # saved index -> output number, for outputs saved
     _versions = ()
     _freed = False
+    _single_use = False          # runs once without retain_graph even if it saved nothing
     _in_forward = False
     _pre_hooks = None            # output number -> [hook(grad) -> grad or None]
     _non_differentiable = ()
@@ -98,9 +99,12 @@ class Node:
         raise NotImplementedError
 
     def release(self) -> None:
-        """Free the saved tensors (after a backward without retain_graph)."""
+        """Free the saved tensors (after a backward without retain_graph). A node that held
+        tensors (saved, or kept as attributes) can't run again; one that held none can, as in
+        PyTorch."""
+        self._freed = self._single_use or bool(self._saved) or any(
+            isinstance(v, Tensor) for v in vars(self).values())
         self._saved = ()
-        self._freed = True
 
     def register_prehook(self, output_nr: int, hook) -> None:
         if self._pre_hooks is None:
@@ -178,7 +182,8 @@ class FunctionMeta(type):
         suffix = getattr(cls, "_backward_suffix", "")
         node_name = namespace.get("_node_name") or f"{name}Backward{suffix}"
         cls._node_class = type(node_name, (_FunctionNode,),
-                               {"_function": cls, "__module__": cls.__module__})
+                               {"_function": cls, "__module__": cls.__module__,
+                                "_single_use": getattr(cls, "_single_use", False)})
 
 
 class Function(metaclass=FunctionMeta):

@@ -59,22 +59,34 @@ class _Mode:
 
 
 def _generator_under(mode: bool, fn):
-    """A generator function whose body runs under grad mode `mode` at every resumption (the
-    caller's mode is back between them), as PyTorch's decorators do."""
+    """A generator function whose body runs under grad mode `mode` at every resumption,
+    throw() and close() included (the caller's mode is back between them), as PyTorch's
+    decorators do."""
     @functools.wraps(fn)
     def run(*args, **kwargs):
         gen = fn(*args, **kwargs)
-        sent = None
+        step, value = gen.send, None
         while True:
             prev = is_grad_enabled()
             _set(mode)
             try:
-                item = gen.send(sent)
+                item = step(value)
             except StopIteration as stop:
                 return stop.value
             finally:
                 _set(prev)
-            sent = yield item
+            try:
+                step, value = gen.send, (yield item)
+            except GeneratorExit:
+                prev = is_grad_enabled()
+                _set(mode)
+                try:
+                    gen.close()
+                finally:
+                    _set(prev)
+                raise
+            except BaseException as exc:  # noqa: BLE001 (thrown in: the body handles it)
+                step, value = gen.throw, exc
     return run
 
 

@@ -162,6 +162,8 @@ class _Rebased(Node):
 class CopySlices(_Rebased):
     """The base after an in-place op on its view: the view's region comes from the op."""
 
+    _single_use = True
+
     def __init__(self, base: Tensor, view: Tensor, positions: np.ndarray):
         from ..tensor.creation import ones
         self.next_functions = (edge(base) if base.requires_grad else (None, 0),
@@ -181,6 +183,8 @@ class CopySlices(_Rebased):
 
 class AsStridedBackward0(_Rebased):
     """A view read out of its (rebased) base: its gradient lands on its positions."""
+
+    _single_use = True
 
     def __init__(self, base: Tensor, view: Tensor, positions: np.ndarray, source: tuple):
         self.next_functions = (source,)
@@ -229,6 +233,8 @@ class Constant(Rule):
 
 @rule("__setitem__")
 class SetItem(Rule):
+    _single_use = True           # PyTorch's CopySlices: a second backward raises
+
     @staticmethod
     def save(ctx, out, x, index, value):
         ctx.index = index

@@ -177,6 +177,8 @@ class Pow(Overloaded):
     @staticmethod
     def _overload(args, kwargs):
         """pow(Tensor, Tensor) is PowBackward1, pow(Number, Tensor) PowBackward2."""
+        if not args:
+            return None
         if not isinstance(args[0], Tensor):
             return "PowBackward2"
         exponent = args[1] if len(args) > 1 else kwargs.get("exponent")
@@ -520,8 +522,10 @@ class _Reshaping(Rule):
 
 # PyTorch's names: a reshape that is a view is ViewBackward0 (flatten, *_as too).
 _View = type("View", (_Reshaping,), {"__module__": __name__})
-for _name in ("view", "reshape", "flatten", "view_as", "reshape_as"):
+for _name in ("view", "reshape", "view_as", "reshape_as"):
     RULES[_name] = _View
+# flatten with nothing to flatten returns the tensor itself, as in PyTorch
+RULES["flatten"] = type("View", (_View,), {"_returns_self": True, "__module__": __name__})
 for _name in ("squeeze", "unsqueeze"):
     RULES[_name] = type(_name.capitalize(), (_Reshaping,), {"__module__": __name__})
 

@@ -187,7 +187,7 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     leading dims)."""
     if input.dim() == 2 and bias is not None:     # a 1-D weight is refused there, as in PyTorch
         return clgrad.addmm(bias, input, weight.t())
-    if input.dim() not in (0, 2) and bias is not None and bias.dim() <= 1 and \
+    if input.dim() not in (0, 2) and bias is not None and bias.dim() == 1 and \
             input.is_contiguous():
         flat = clgrad.addmm(bias, input.view(math.prod(input.shape[:-1]), input.shape[-1]),
                             weight.t())

@@ -170,27 +170,50 @@ def _host_data(data, dtype):
         try:
             array = np.array(data)
         except ValueError as exc:
+            _check_numbers(data)
             raise ValueError(f"expected a rectangular nested sequence of numbers: {exc}") from None
-        if array.dtype == np.uint64:
-            raise ValueError(f"Overflow when unpacking long long: {int(array.max())} does not "
-                             f"fit in int64")
-        if array.dtype == object and _has_float(data):    # ints beyond uint64 beside floats
-            array = np.array(data, dtype=np.float64)
         if array.dtype == object:
-            raise RuntimeError("Overflow when unpacking long: a value does not fit in int64 "
-                               "(or the data mixes numbers with other objects)")
+            _check_numbers(data)
+        floats = dtype is not None and dtype.category == dt.FLOAT
+        if array.dtype == object or array.dtype == np.uint64 or (
+                array.dtype.kind == "f" and array.size and np.abs(array).max() >= 2.0**63):
+            # integers beyond int64 (NumPy: uint64, object or float64 arrays) are floats
+            # beside a float or for a float dtype; otherwise they overflow, as in PyTorch
+            if floats or _has_float(data):
+                array = np.array(data, dtype=np.float64)
+            else:
+                big = next((x for x in _leaves(data) if isinstance(x, int)
+                            and not -2**63 <= x < 2**63), "an integer in the data")
+                raise ValueError(f"Overflow when unpacking long long: {big} does not fit in "
+                                 "int64")
         if array.dtype.kind not in "biuf":
             raise TypeError(f"new(): invalid data type '{array.dtype.name}'")
-        if array.dtype.kind == "f" and array.size and np.abs(array).max() >= 2.0**63 \
-                and not _has_float(data):   # NumPy's float64 for ints beyond int64 ([-1, 2**63])
-            raise ValueError("Overflow when unpacking long long: an integer in the data does "
-                             "not fit in int64")
         kinds = {"b": dt.bool_, "f": dt.get_default_dtype()}
         inferred = kinds.get(array.dtype.kind, dt.int64)
         if dtype is not None:
             _check_fits(array, dtype)
     target = dtype or inferred
     return np.asarray(array, dtype=target.np, order="C"), target
+
+
+def _leaves(data):
+    """The non-sequence items of nested lists/tuples `data`, in order."""
+    if isinstance(data, (list, tuple)):
+        for x in data:
+            yield from _leaves(x)
+    else:
+        yield data
+
+
+def _check_numbers(data) -> None:
+    """PyTorch's error for nested data holding something other than numbers (None...)."""
+    stack = [data]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, (list, tuple)):
+            stack.extend(x)
+        elif not isinstance(x, (bool, int, float, np.number, np.bool_, np.ndarray)):
+            raise RuntimeError(f"Could not infer dtype of {type(x).__name__}")  # noqa: TRY004
 
 
 def _has_float(data) -> bool:
@@ -279,9 +302,8 @@ def as_tensor(data, dtype=None, device=None) -> Tensor:
 
 def _like(maker):
     def like(input, *args, dtype=None, device=None, requires_grad=False, **options):
-        check_options(like.__name__, options)
         return maker(input.shape, *args, dtype=dtype or input.dtype,
-                     device=device or input.device, requires_grad=requires_grad)
+                     device=device or input.device, requires_grad=requires_grad, **options)
     like.__name__ = maker.__name__ + "_like"
     return like
 

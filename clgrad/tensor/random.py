@@ -165,6 +165,9 @@ randn = _factory(normal_, "randn")
 def randint(*args, size=None, generator=None, dtype=None, device=None, requires_grad=False,
             **options):
     """randint(high, size) or randint(low, high, size): integers from [low, high)."""
+    if "high" in options:                 # low/high by keyword
+        low = options.pop("low", None)
+        args = (*([] if low is None else [low]), *args, options.pop("high"))
     check_options("randint", options)
     if size is None and args and isinstance(args[-1], (tuple, list)):
         args, size = args[:-1], args[-1]
@@ -200,8 +203,10 @@ def randint_like(input, low=0, high=None, *, dtype=None, device=None, **options)
 
 
 def install(namespace: dict) -> None:
-    for f in (manual_seed, seed, initial_seed, rand, randn, randint, rand_like, randn_like,
-              randint_like):
+    from .creation import _with_out
+    for f in (rand, randn, randint):
+        namespace[f.__name__] = _with_out(f)
+    for f in (manual_seed, seed, initial_seed, rand_like, randn_like, randint_like):
         namespace[f.__name__] = f
     namespace["Generator"] = Generator
     namespace["default_generator"] = default_generator

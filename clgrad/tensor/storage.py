@@ -12,6 +12,17 @@ _MAP_FLAGS = cl.map_flags.READ | cl.map_flags.WRITE
 _MAX_BYTES = 2**63       # a storage's size is an int64, as in PyTorch
 
 
+class VersionCounter:
+    """Autograd's version counter, shared by the tensors of one family: a storage's tensors,
+    views and detach()es share the storage's `vc`; `.data` starts a family of its own (writes
+    through it are invisible to autograd's checks on the source, as in PyTorch)."""
+
+    __slots__ = ("version",)
+
+    def __init__(self, version: int = 0):
+        self.version = version
+
+
 class Storage:
     """A device buffer of `nbytes` bytes plus the bookkeeping every view shares.
 
@@ -32,7 +43,7 @@ class Storage:
         "nbytes",
         "shared",
         "untracked",
-        "version",
+        "vc",
     )
 
     def __init__(self, device, nbytes: int, buffer=None, keep=None):
@@ -42,7 +53,7 @@ class Storage:
         self.device = device
         self.nbytes = nbytes
         self.buffer = buffer if buffer is not None else device.allocator.allocate(max(nbytes, 1))
-        self.version = 0
+        self.vc = VersionCounter()
         self.untracked = 0
         self.shared = keep is not None
         self._host = None
@@ -58,6 +69,15 @@ class Storage:
         flags = cl.mem_flags.READ_WRITE | cl.mem_flags.USE_HOST_PTR
         buffer = cl.Buffer(device.context, flags, hostbuf=raw)
         return cls(device, extent, buffer=buffer, keep=(array, raw))
+
+    @property
+    def version(self) -> int:
+        """Writes counted by `vc`, the version counter of the tensors over this storage."""
+        return self.vc.version
+
+    @version.setter
+    def version(self, value: int) -> None:
+        self.vc.version = value
 
     def data_ptr(self) -> int:
         """An address-like identity: equal for views of one storage, distinct otherwise."""
@@ -113,16 +133,6 @@ class Storage:
 
     def __len__(self) -> int:
         return self.nbytes
-
-
-class VersionCounter:
-    """The version counter of a `.data` tensor and its views (PyTorch gives `.data` a fresh
-    one, so writes through it are invisible to autograd's checks on the source)."""
-
-    __slots__ = ("version",)
-
-    def __init__(self, version: int = 0):
-        self.version = version
 
 
 class HostView:

@@ -72,7 +72,7 @@ class Tensor:
         """A tensor over `storage`; `count` (numel) and `contig` when the caller knows them."""
         t = object.__new__(Tensor)
         t._storage = storage
-        t._vc = storage              # version counter: the storage's own, or .data's
+        t._vc = storage.vc           # version counter: the storage's own, or .data's
         t._shape = shape
         t._stride = stride
         t._offset = offset
@@ -179,7 +179,7 @@ class Tensor:
         """Count an in-place write into this tensor (bumps its version counter)."""
         vc = self._vc
         vc.version += 1
-        if vc is not self._storage:      # through .data: caches keyed on the storage's
+        if vc is not self._storage.vc:   # through .data: caches keyed on the storage's
             self._storage.untracked += 1     # version must still see the write
 
     def untyped_storage(self) -> Storage:
@@ -255,6 +255,8 @@ class Tensor:
         start, end = normalize_dim(start_dim, nd), normalize_dim(end_dim, nd)
         if start > end:
             raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+        if start == end:
+            return self                   # nothing flattened: the tensor itself (PyTorch)
         shape = self._shape[:start] + (numel(self._shape[start:end + 1]),) + self._shape[end + 1:]
         return self.reshape(shape)
 
@@ -430,7 +432,7 @@ class Tensor:
         self._storage, self._shape, self._stride = value._storage, value._shape, value._stride
         self._offset, self.dtype, self._numel = value._offset, value.dtype, value._numel
         self._contig = value._contig
-        self._vc = VersionCounter(self._vc.version)     # it keeps its own counter (PyTorch)
+        # it keeps its version counter (PyTorch's set_data), shared with its earlier views
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         if not isinstance(requires_grad, bool):

@@ -1177,3 +1177,51 @@ def test_training_loop_keeps_device_memory_flat(rng):
             in_use[step] = clgrad.memory_stats()["bytes_in_use"]
     assert in_use[100] == in_use[10_000], in_use
     assert loss.item() < 1e-6 < first
+
+
+# -- review regressions ------------------------------------------------------------------------
+@libs()
+def test_data_assignment_keeps_the_version_counter_of_earlier_views(lib):
+    """nn.Module.to()/float() assign param.data: a graph that saved a view of the parameter
+    must still see a later in-place update (PyTorch's set_data keeps the counter)."""
+    lin = lib.nn.Linear(3, 1)
+    x = lib.ones(2, 3, requires_grad=True)
+    y = lin(x).sum()                      # saves weight.t(), a view
+    lin.float()
+    with lib.no_grad():
+        lin.weight.mul_(3)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.backward()
+
+
+@pytest.mark.parametrize("index", ["tensor", "slice"])
+@libs()
+def test_second_backward_through_an_index_assignment_raises(lib, index):
+    x = lib.ones(4, 3, requires_grad=True)
+    y = x + 0
+    y[lib.tensor([0, 2]) if index == "tensor" else slice(1, 3)] = 0.0
+    z = y.sum()
+    z.backward()
+    with pytest.raises(RuntimeError, match="retain_graph=True"):
+        z.backward()
+
+
+@libs()
+def test_no_grad_generator_passes_throw_and_close_through(lib):
+    log = []
+
+    @lib.no_grad()
+    def gen():
+        try:
+            while True:
+                try:
+                    yield lib.is_grad_enabled()
+                except ValueError:
+                    log.append(("caught", lib.is_grad_enabled()))
+        finally:
+            log.append(("finally", lib.is_grad_enabled()))
+    it = gen()
+    assert next(it) is False
+    assert it.throw(ValueError()) is False
+    it.close()
+    assert log == [("caught", False), ("finally", False)] and lib.is_grad_enabled()

@@ -177,7 +177,7 @@ def test_linear(shape, bias, rng):
 
 
 @pytest.mark.parametrize("x, w, b", [((2, 3), (3,), (2,)), ((4, 2, 3), (3,), (1,)),
-                                     ((3,), (3,), (1,))])
+                                     ((3,), (3,), (1,)), ((2, 3), (3,), ())])
 def test_linear_refuses_a_1d_weight_with_a_bias_like_torch(x, w, b):
     """With a bias, PyTorch's linear is addmm, which needs a matrix weight (without one, a
     1-D weight is a matrix-vector product)."""
@@ -186,6 +186,14 @@ def test_linear_refuses_a_1d_weight_with_a_bias_like_torch(x, w, b):
     assert_same_error(lambda lib: case(lib)(lib.ones(x), lib.ones(w), lib.ones(b)),
                       (clgrad,), (torch,))
     assert tuple(F.linear(clgrad.ones(x), clgrad.ones(w)).shape) == x[:-1]
+
+
+@pytest.mark.parametrize("x", [(3,), (5, 4, 3)])
+def test_linear_with_a_1d_weight_and_a_0d_bias_is_a_matrix_vector_product(x):
+    """Outside 2-D input, PyTorch takes addmm only for a 1-D bias."""
+    got = F.linear(clgrad.ones(x), clgrad.ones(3), clgrad.tensor(1.0))
+    want = torch.nn.functional.linear(torch.ones(x), torch.ones(3), torch.tensor(1.0))
+    np.testing.assert_allclose(got.numpy(), want.numpy())
 
 def test_one_hot():
     t = np.array([[0, 3], [2, 1]])

@@ -814,3 +814,30 @@ def test_factories_refuse_unknown_keywords_like_torch(call, message):
     tensor); PyTorch raises TypeError, and so does clgrad."""
     with pytest.raises(TypeError, match=re.escape(message)):
         eval(call, vars(clgrad))
+
+
+@pytest.mark.parametrize("data", [[1.5, None], [None], [[1], None]])
+def test_none_in_data_is_refused_like_torch(data):
+    with pytest.raises(RuntimeError, match="Could not infer dtype of NoneType"):
+        clgrad.tensor(data)
+
+
+@pytest.mark.parametrize("data", [[-1, 2**63], [2**64], [[1], [2**63]]])
+def test_big_ints_with_a_float_dtype_become_floats(data):
+    t = clgrad.tensor(data, dtype=clgrad.float64)
+    np.testing.assert_array_equal(t.numpy(), np.array(data, np.float64))
+
+
+@pytest.mark.parametrize("call, shape", [
+    ("full_like(ones(2), fill_value=3.0)", (2,)), ("randint(low=0, high=5, size=(3,))", (3,)),
+    ("randint(high=5, size=(3,))", (3,)), ("randint(2, high=5, size=(3,))", (3,)),
+    ("rand(3, out=zeros(3))", (3,)), ("randn(2, out=None)", (2,)),
+    ("randint(0, 5, (4,), out=zeros(4, dtype=int64))", (4,)),
+])
+def test_factory_keywords_torch_accepts(call, shape):
+    assert tuple(eval(call, vars(clgrad)).shape) == shape
+
+
+def test_random_factories_write_into_out():
+    out = clgrad.zeros(1000)
+    assert clgrad.rand(1000, out=out) is out and out.numpy().min() > 0

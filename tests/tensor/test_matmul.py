@@ -387,7 +387,8 @@ def test_device_mismatch_names_both_devices():
     a = _f(2, 3)
     other = SimpleNamespace(__str__=None)
     fake = a.detach()
-    fake._storage = SimpleNamespace(device=_FakeDevice(), shared=False, version=0)
+    fake._storage = SimpleNamespace(device=_FakeDevice(), shared=False, version=0,
+                                    vc=SimpleNamespace(version=0))
     with pytest.raises(RuntimeError, match=r"same device, but found at least two devices, "
                                            r"cpu and opencl:9"):
         clgrad.mm(a, fake.t())

@@ -521,3 +521,9 @@ def test_out_backed_by_numpy_cannot_grow():
     out = clgrad.from_numpy(np.zeros(2, np.float32))
     with pytest.raises(RuntimeError, match="Trying to resize storage that is not resizable"):
         clgrad.add(clgrad.ones(5), 1, out=out)
+
+
+def test_flatten_with_nothing_to_flatten_returns_the_tensor_itself():
+    x, y = clgrad.ones(3), clgrad.ones(2, 3, requires_grad=True)
+    assert x.flatten() is x and y.flatten(1) is y and x.flatten().detach_() is x
+    assert y.flatten().shape == (6,)
