@@ -109,6 +109,18 @@ inline ${ct} pow_int(${ct} a, ${ct} b)
 }
 % endif
 
+<%def name="scalar_loads(index)">\
+## one element of every operand as a0, a1, ...: buffers at index(k), 'one's at their offset
+% for k, (kind, st, vt) in enumerate(operands):
+%   if kind == "scalar":
+    const ${vt} a${k} = s${k};
+%   elif kind == "one":
+    const ${vt} a${k} = (${vt})in${k}[off${k}];
+%   else:
+    const ${vt} a${k} = (${vt})in${k}[${index(k)}];
+%   endif
+% endfor
+</%def>
 __kernel void ${name}(
     __global ${out_type} *out, ${idx} out_off,
 % for k, (kind, st, vt) in enumerate(operands):
@@ -149,15 +161,7 @@ __kernel void ${name}(
 %     if guard:
             if (!(${guard})) {
                 for (${idx} j = i; j < i + ${vw}; ++j) {
-%       for k, (kind, st, vt) in enumerate(operands):
-%         if kind == "scalar":
-                    const ${vt} a${k} = s${k};
-%         elif kind == "one":
-                    const ${vt} a${k} = (${vt})in${k}[off${k}];
-%         else:
-                    const ${vt} a${k} = (${vt})in${k}[off${k} + j];
-%         endif
-%       endfor
+${scalar_loads(lambda k: "off%d + j" % k)}
                     out[out_off + j] = (${out_type})(${expr});
                 }
                 continue;
@@ -206,15 +210,7 @@ __kernel void ${name}(
     for (${idx} i = first; i < last; ++i) {
 %   endif
 % endif
-% for k, (kind, st, vt) in enumerate(operands):
-%   if kind == "scalar":
-    const ${vt} a${k} = s${k};
-%   elif kind == "one":
-    const ${vt} a${k} = (${vt})in${k}[off${k}];
-%   else:
-    const ${vt} a${k} = (${vt})in${k}[p${k}];
-%   endif
-% endfor
+${scalar_loads(lambda k: "p%d" % k)}
 % if out_bool:
     out[o] = (${out_type})((${expr}) != 0);
 % else:
