@@ -104,7 +104,7 @@ class _DimOverloaded(Overloaded):
 
     @classmethod
     def _overload(cls, args, kwargs):
-        if len(args) > 1 and args[1] is not None or kwargs.get("dim") is not None:
+        if len(args) > 1 or "dim" in kwargs:     # dims given, even dim=None
             return cls.__name__ + "Backward1"
         return None
 

@@ -219,10 +219,18 @@ class Clamp(Overloaded):
                        *[lambda n=n: _where(wins[n](), g, zero) for n in ctx._function.bounds])
 
 
-_ONE_BOUND = {"__module__": __name__, "_backward_suffix": "0",
-              "_overload": staticmethod(lambda args, kwargs: None)}
-RULES["clamp_min"] = type("ClampMin", (Clamp,), {**_ONE_BOUND, "bounds": ("min",)})
-RULES["clamp_max"] = type("ClampMax", (Clamp,), {**_ONE_BOUND, "bounds": ("max",)})
+class _OneBound(Clamp):
+    """clamp_min/clamp_max: <Name>Backward0 with a number, <Name>Backward1 with a tensor."""
+
+    _backward_suffix = "0"
+
+    @classmethod
+    def _overload(cls, args, kwargs):
+        return cls.__name__ + "Backward1" if isinstance(args[1], Tensor) else None
+
+
+RULES["clamp_min"] = type("ClampMin", (_OneBound,), {"__module__": __name__, "bounds": ("min",)})
+RULES["clamp_max"] = type("ClampMax", (_OneBound,), {"__module__": __name__, "bounds": ("max",)})
 
 
 # -- products, scans, norms, statistics --------------------------------------------------------

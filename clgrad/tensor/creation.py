@@ -12,7 +12,7 @@ from ..runtime.device import device as resolve_device
 from . import dtype as dt
 from .elementwise import Op, run
 from .ops import copy
-from .shape import check_options, factory_size, parse_size
+from .shape import check_options, check_requires_grad, factory_size, parse_size
 from .storage import Storage
 from .tensor import Tensor
 
@@ -31,6 +31,7 @@ def _finish(t: Tensor, requires_grad: bool) -> Tensor:
     """A new tensor as returned: version 0 (its fill is not an in-place write, as in
     PyTorch) and requiring grad if asked."""
     t._storage.version = 0
+    check_requires_grad(requires_grad)
     if requires_grad:
         t.requires_grad_(True)
     return t

@@ -14,7 +14,7 @@ from ..runtime import program
 from ..runtime.device import default_device
 from ..runtime.device import device as resolve_device
 from . import dtype as dt
-from .shape import check_options, factory_size, parse_size
+from .shape import check_options, check_requires_grad, factory_size, parse_size
 from .tensor import Tensor
 
 DEFAULT_SEED = 67280421310721
@@ -153,6 +153,7 @@ def _factory(fill, dist_name):
         shape = factory_size(dist_name, size, options)
         t = fill(Tensor._empty(shape, dtype, dev), generator=generator)
         t._storage.version = 0            # a new tensor (PyTorch: version 0)
+        check_requires_grad(requires_grad)
         return t.requires_grad_(True) if requires_grad else t
     factory.__name__ = dist_name
     return factory

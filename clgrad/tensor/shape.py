@@ -36,6 +36,12 @@ def check_options(name: str, options: dict) -> None:
             raise TypeError(f"{name}() got an unexpected keyword argument '{key}'")
 
 
+def check_requires_grad(value) -> None:
+    """A factory's requires_grad: a bool (None means False), as PyTorch parses it."""
+    if value is not None and not isinstance(value, bool):
+        raise TypeError(f"argument 'requires_grad' must be bool, not {type(value).__name__}")
+
+
 def factory_size(name: str, size: tuple, options: dict) -> tuple:
     """The shape of `name`(2, 3), `name`((2, 3)) or `name`(size=(2, 3)); the remaining
     keywords in `options` are checked by check_options."""
@@ -44,6 +50,9 @@ def factory_size(name: str, size: tuple, options: dict) -> tuple:
         given = options.pop("size")
         if size:
             raise TypeError(f"{name}() got multiple values for argument 'size'")
+        if not isinstance(given, (tuple, list)):
+            raise TypeError(f"{name}(): argument 'size' must be tuple of ints, not "
+                            f"{type(given).__name__}")
         size = (given,)
     elif not size:
         raise TypeError(f'{name}() missing 1 required positional arguments: "size"')

@@ -147,6 +147,8 @@ GRAD_FN_NAMES = {
     "clamp-numbers": lambda x, w: x.clamp(0, 1), "clamp-min-only": lambda x, w: x.clamp(min=0),
     "clamp-tensors": lambda x, w: x.clamp(x - 1, x + 1), "clip": lambda x, w: x.clip(0, 1),
     "clamp_min": lambda x, w: x.clamp_min(0), "clamp_max": lambda x, w: x.clamp_max(0),
+    "clamp_min-tensor": lambda x, w: x.clamp_min(x * 0), "sum-dim-none": lambda x, w: x.sum(dim=None),
+    "mean-dim-none": lambda x, w: x.mean(dim=None),
     "narrow": lambda x, w: x.narrow(1, 0, 2), "contiguous": lambda x, w: x.t().contiguous(),
     "where-method": lambda x, w: x.where(x > 0, x * 2), "norm": lambda x, w: x.norm(),
     "square": lambda x, w: x.square(), "logsumexp": lambda x, w: x.logsumexp(0),
