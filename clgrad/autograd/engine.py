@@ -160,7 +160,7 @@ def _apply(node, grads: list) -> tuple:
     if len(result) != n:
         raise RuntimeError(f"function {node.name()} returned an incorrect number of gradients "
                            f"(expected {n}, got {len(result)})")
-    if not getattr(node, "_function", _BUILTIN)._pad_grads:       # a custom Function's
+    if node._custom:
         _check_custom(node, result)
     out = []
     for i, (g, meta) in enumerate(zip(result, node._meta)):
@@ -172,10 +172,6 @@ def _apply(node, grads: list) -> tuple:
                 g = g.to(dtype)
         out.append(g)
     return out
-
-
-class _BUILTIN:                  # nodes that are not a Function's (CopySlices...): unchecked
-    _pad_grads = True
 
 
 def _check_custom(node, result) -> None:

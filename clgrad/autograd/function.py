@@ -33,6 +33,7 @@ class Node:
     _versions = ()
     _freed = False
     _single_use = False          # runs once without retain_graph even if it saved nothing
+    _custom = False              # a custom Function's node: its ctx use and results checked
     _in_forward = False
     _pre_hooks = None            # output number -> [hook(grad) -> grad or None]
     _non_differentiable = ()
@@ -49,7 +50,7 @@ class Node:
 
     # -- the ctx API ----------------------------------------------------------------------
     def save_for_backward(self, *tensors) -> None:
-        if not getattr(self, "_function", Function)._pad_grads:    # a custom Function's ctx
+        if self._custom:
             for i, t in enumerate(tensors):
                 if t is not None and not isinstance(t, Tensor):
                     raise TypeError(f"save_for_backward can only save variables, but argument "
@@ -183,7 +184,8 @@ class FunctionMeta(type):
         node_name = namespace.get("_node_name") or f"{name}Backward{suffix}"
         cls._node_class = type(node_name, (_FunctionNode,),
                                {"_function": cls, "__module__": cls.__module__,
-                                "_single_use": getattr(cls, "_single_use", False)})
+                                "_single_use": getattr(cls, "_single_use", False),
+                                "_custom": not getattr(cls, "_pad_grads", False)})
 
 
 class Function(metaclass=FunctionMeta):

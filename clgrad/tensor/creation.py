@@ -198,38 +198,28 @@ def _host_data(data, dtype):
 
 
 def _leaves(data):
-    """The non-sequence items of nested lists/tuples `data`, in order."""
-    if isinstance(data, (list, tuple)):
-        for x in data:
-            yield from _leaves(x)
-    else:
-        yield data
-
-
-def _check_numbers(data) -> None:
-    """PyTorch's error for nested data holding something other than numbers (None...)."""
+    """The non-sequence items of nested lists/tuples `data`, in order (no recursion)."""
     stack = [data]
     while stack:
         x = stack.pop()
         if isinstance(x, (list, tuple)):
-            stack.extend(x)
-        elif not isinstance(x, (bool, int, float, np.number, np.bool_, np.ndarray)):
+            stack.extend(reversed(x))
+        else:
+            yield x
+
+
+def _check_numbers(data) -> None:
+    """PyTorch's error for nested data holding something other than numbers (None...)."""
+    for x in _leaves(data):
+        if not isinstance(x, (bool, int, float, np.number, np.bool_, np.ndarray)):
             raise RuntimeError(f"Could not infer dtype of {type(x).__name__}")  # noqa: TRY004
 
 
 def _has_float(data) -> bool:
     """Whether nested sequences `data` hold a float anywhere (then PyTorch infers a float
     dtype, and big integers become floats; with none, they overflow)."""
-    stack = [data]
-    while stack:
-        x = stack.pop()
-        if isinstance(x, (float, np.floating)):
-            return True
-        if isinstance(x, (list, tuple)):
-            stack.extend(x)
-        elif isinstance(x, np.ndarray) and x.dtype.kind == "f":
-            return True
-    return False
+    return any(isinstance(x, (float, np.floating))
+               or isinstance(x, np.ndarray) and x.dtype.kind == "f" for x in _leaves(data))
 
 
 def _check_fits(array: np.ndarray, target: dt.dtype) -> None:

@@ -14,7 +14,8 @@ from ..runtime import program
 from ..runtime.device import default_device
 from ..runtime.device import device as resolve_device
 from . import dtype as dt
-from .shape import check_options, check_requires_grad, factory_size, parse_size
+from .creation import _finish, _with_out
+from .shape import check_options, factory_size, parse_size
 from .tensor import Tensor
 
 DEFAULT_SEED = 67280421310721
@@ -151,10 +152,8 @@ def _factory(fill, dist_name):
         _require_float(dist_name, dtype)
         dev = default_device() if device is None else resolve_device(device)
         shape = factory_size(dist_name, size, options)
-        t = fill(Tensor._empty(shape, dtype, dev), generator=generator)
-        t._storage.version = 0            # a new tensor (PyTorch: version 0)
-        check_requires_grad(requires_grad)
-        return t.requires_grad_(True) if requires_grad else t
+        return _finish(fill(Tensor._empty(shape, dtype, dev), generator=generator),
+                       requires_grad)
     factory.__name__ = dist_name
     return factory
 
@@ -178,9 +177,7 @@ def randint(*args, size=None, generator=None, dtype=None, device=None, requires_
     dt.check_argument(dtype, "randint")
     dev = default_device() if device is None else resolve_device(device)
     t = Tensor._empty(parse_size(size), dtype or dt.int64, dev)
-    random_int_(t, low, high, generator)
-    t._storage.version = 0                # a new tensor (PyTorch: version 0)
-    return t
+    return _finish(random_int_(t, low, high, generator), False)
 
 
 def rand_like(input, *, dtype=None, device=None, requires_grad=False, **options):
@@ -204,7 +201,6 @@ def randint_like(input, low=0, high=None, *, dtype=None, device=None, **options)
 
 
 def install(namespace: dict) -> None:
-    from .creation import _with_out
     for f in (rand, randn, randint):
         namespace[f.__name__] = _with_out(f)
     for f in (manual_seed, seed, initial_seed, rand_like, randn_like, randint_like):
